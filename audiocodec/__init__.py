@@ -1,0 +1,52 @@
+"""audiocodec: a real-time perceptual audio codec (AQC) and IMA ADPCM, in Python.
+
+Public API (``(frames, channels)`` float32 at every edge)::
+
+    import audiocodec
+    data = audiocodec.encode(pcm, 48000, bitrate=96000)      # bytes
+    pcm2, rate = audiocodec.decode(data)
+    audiocodec.encode_file("in.wav", "out.aqc", bitrate=96000)
+    audiocodec.decode_file("out.aqc", "back.wav")
+    enc = audiocodec.Encoder(48000, 2, bitrate=64000)          # streaming
+    dec = audiocodec.Decoder(enc.header)
+
+Heavy modules load on first use so ``audiocodec --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import (
+    CodecError,
+    DeviceError,
+    FrameError,
+    HeaderError,
+    InputError,
+    StreamError,
+    UnsupportedError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CodecError", "DeviceError", "FrameError", "HeaderError", "InputError", "StreamError",
+    "UnsupportedError", "Encoder", "Decoder", "encode", "decode", "encode_file", "decode_file",
+    "info", "__version__",
+]
+
+_LAZY = {
+    "Encoder": "codec", "Decoder": "codec", "encode": "api", "decode": "api",
+    "encode_file": "api", "decode_file": "api", "info": "api",
+}
+
+
+def __getattr__(name: str) -> Any:
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'audiocodec' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{mod}", __name__), name)
+    globals()[name] = value
+    return value

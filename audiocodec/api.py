@@ -1,0 +1,326 @@
+"""Whole-buffer and file helpers over the streaming :class:`Encoder`/:class:`Decoder`.
+
+Files are streamed in blocks (memory does not grow with length), written to a
+temporary file beside the output and renamed into place only when complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import struct
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from . import bitstream as bs
+from .codec import Decoder, Encoder
+from .errors import CodecError, FrameError, HeaderError, InputError, StreamError, UnsupportedError
+
+BLOCK = 65536  # frames read per step when streaming files
+
+
+@dataclass
+class DecodeReport:
+    """What a decode found: frames decoded, concealed, damaged bytes skipped."""
+
+    sample_rate: int = 0
+    channels: int = 0
+    samples: int = 0
+    frames: int = 0
+    concealed: int = 0
+    rejected: int = 0
+    skipped_bytes: int = 0
+    truncated: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def damaged(self) -> bool:
+        return bool(self.concealed or self.rejected or self.skipped_bytes or self.truncated)
+
+
+# --------------------------------------------------------------------- buffers
+
+
+def encode(pcm: Any, sample_rate: int, **options: Any) -> bytes:
+    """Encode a whole signal to AQC bytes.
+
+    Parameters
+    ----------
+    pcm : ndarray, shape (frames, channels) or (frames,)
+        Float samples in -1..1.
+    sample_rate : int
+    **options
+        Passed to :class:`Encoder` (``bitrate``, ``mode``, ``quantizer`` ...).
+    """
+    a = np.asarray(pcm)
+    if a.ndim == 1:
+        a = a[:, None]
+    if a.ndim != 2:
+        raise InputError(f"pcm must have shape (frames, channels), got {a.shape}")
+    options.setdefault("total_samples", a.shape[0])
+    enc = Encoder(sample_rate, a.shape[1], **options)
+    parts = [enc.header]
+    parts += enc.encode(a)
+    parts += enc.flush()
+    return b"".join(parts)
+
+
+def iter_decode(data: bytes | memoryview, report: DecodeReport | None = None
+                ) -> Iterator[NDArray[np.float32]]:
+    """Decode AQC bytes piece by piece, recovering from damage (see :func:`decode`)."""
+    rep = report if report is not None else DecodeReport()
+    mv = memoryview(data)
+    header = bs.StreamHeader.unpack(mv[: bs.HEADER_SIZE])
+    dec = Decoder(header)
+    rep.sample_rate, rep.channels = header.sample_rate, header.channels
+    for _off, seq, payload, skipped in bs.scan_frames(header.serial, mv, bs.HEADER_SIZE):
+        rep.skipped_bytes += skipped
+        if seq < 0:
+            break
+        try:
+            y = dec.decode_payload(seq, payload)
+        except FrameError as e:
+            rep.notes.append(str(e))
+            continue
+        rep.samples += y.shape[0]
+        yield y
+        if dec.ended:
+            break
+    tail = dec.finish()
+    if tail.shape[0]:
+        rep.truncated = True
+        rep.samples += tail.shape[0]
+        yield tail
+    rep.frames = dec.frames_decoded
+    rep.concealed = dec.frames_concealed
+    rep.rejected = dec.frames_rejected
+    if not dec.ended and header.total_samples == bs.UNKNOWN_LENGTH:
+        rep.truncated = True
+
+
+def decode(data: bytes | memoryview, *, report: DecodeReport | None = None
+           ) -> tuple[NDArray[np.float32], int]:
+    """Decode AQC bytes to ``(pcm (frames, channels) float32, sample_rate)``.
+
+    Damaged frames are concealed and decoding resumes at the next good frame;
+    pass a :class:`DecodeReport` to learn what was lost. Raises
+    :class:`HeaderError` when the stream header itself is unusable.
+    """
+    rep = report if report is not None else DecodeReport()
+    pieces = list(iter_decode(data, rep))
+    if pieces:
+        pcm = np.concatenate(pieces)
+    else:
+        pcm = np.zeros((0, rep.channels), dtype=np.float32)
+    return pcm, rep.sample_rate
+
+
+# --------------------------------------------------------------------- files
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike[str], force: bool = False) -> Iterator[str]:
+    """Yield a temp path beside ``path``; rename it into place only on success."""
+    out = Path(path)
+    if out.exists() and not force:
+        raise InputError(f"{out} exists (use --force to overwrite)")
+    if out.is_dir():
+        raise InputError(f"{out} is a directory")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"output directory {parent} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=parent)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    pa, pb = Path(a), Path(b)
+    try:
+        return pa.resolve() == pb.resolve() or (pb.exists() and os.path.samefile(pa, pb))
+    except OSError:
+        return False
+
+
+def _open_audio(path: str | os.PathLike[str]) -> Any:
+    import soundfile as sf
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file")
+    if p.is_dir():
+        raise InputError(f"{p} is a directory")
+    try:
+        f = sf.SoundFile(str(p))
+    except Exception as e:  # soundfile raises its own LibsndfileError / RuntimeError
+        raise UnsupportedError(f"{p}: not a readable audio file ({str(e).splitlines()[0]})") from None
+    if f.channels > 2:
+        f.close()
+        raise UnsupportedError(f"{p}: {f.channels} channels; AQC codes mono or stereo only")
+    if not bs.MIN_RATE <= f.samplerate <= bs.MAX_RATE:
+        f.close()
+        raise UnsupportedError(
+            f"{p}: sample rate {f.samplerate} Hz; supported {bs.MIN_RATE}..{bs.MAX_RATE} Hz "
+            f"(resample first, e.g. sox in.wav -r 48000 out.wav)"
+        )
+    return f
+
+
+def encode_file(
+    src: str | os.PathLike[str], dst: str | os.PathLike[str], *, force: bool = False,
+    progress: Callable[[int, int], None] | None = None, **options: Any,
+) -> dict[str, Any]:
+    """Encode an audio file (anything soundfile reads) to ``.aqc``.
+
+    With ``mode="adpcm"`` and a ``.wav`` destination a standard IMA ADPCM WAV
+    is written instead. Returns a summary dict (samples, bytes, bitrate...).
+    ``progress(done, total)`` is called after every block.
+    """
+    if _same_file(src, dst):
+        raise InputError(f"output {dst} is the input file")
+    f = _open_audio(src)
+    with f:
+        total = f.frames
+        if total <= 0:
+            raise InputError(f"{src}: the file holds no audio samples")
+        ima_wav = options.get("mode") == "adpcm" and str(dst).lower().endswith(".wav")
+        with atomic_output(dst, force) as tmp:
+            if ima_wav:
+                from .imawav import ImaWavWriter
+
+                method = options.get("adpcm_method", "search")
+                with ImaWavWriter(tmp, f.samplerate, f.channels, encoder=method) as w:
+                    done = 0
+                    for block in f.blocks(BLOCK, dtype="float32", always_2d=True):
+                        _check_finite(block, src, done)
+                        w.write(block)
+                        done += block.shape[0]
+                        if progress:
+                            progress(done, total)
+            else:
+                options.setdefault("total_samples", total)
+                enc = Encoder(f.samplerate, f.channels, **options)
+                with open(tmp, "wb") as out:
+                    out.write(enc.header)
+                    done = 0
+                    for block in f.blocks(BLOCK, dtype="float32", always_2d=True):
+                        _check_finite(block, src, done)
+                        for p in enc.encode(block):
+                            out.write(p)
+                        done += block.shape[0]
+                        if progress:
+                            progress(done, total)
+                    for p in enc.flush():
+                        out.write(p)
+                    if done != total:
+                        # the reader's length was an estimate: patch the header with the truth
+                        enc.total_samples = done
+                        out.seek(0)
+                        out.write(enc.header)
+                total = done
+            nbytes = os.path.getsize(tmp)
+    seconds = total / f.samplerate
+    return {"samples": total, "sample_rate": f.samplerate, "channels": f.channels, "bytes": nbytes,
+            "seconds": seconds, "bitrate": nbytes * 8 / seconds if seconds else 0.0}
+
+
+def _check_finite(block: NDArray[np.float32], src: Any, offset: int) -> None:
+    if not np.isfinite(block).all():
+        bad = int(np.argmax(~np.isfinite(block).all(axis=1)))
+        raise InputError(f"{src}: NaN or Inf sample at frame {offset + bad}")
+
+
+def _read_source_bytes(src: str | os.PathLike[str]) -> bytes:
+    p = Path(src)
+    if not p.exists():
+        raise InputError(f"{p}: no such file")
+    if p.is_dir():
+        raise InputError(f"{p} is a directory")
+    try:
+        return p.read_bytes()
+    except OSError as e:
+        raise InputError(f"{p}: cannot read ({e.strerror})") from None
+
+
+def decode_file(
+    src: str | os.PathLike[str], dst: str | os.PathLike[str], *, force: bool = False,
+    subtype: str | None = None,
+) -> DecodeReport:
+    """Decode ``.aqc`` (or an IMA ADPCM WAV) to any format soundfile writes (by extension)."""
+    import soundfile as sf
+
+    if _same_file(src, dst):
+        raise InputError(f"output {dst} is the input file")
+    ext = Path(dst).suffix.lower().lstrip(".")
+    fmt = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "aiff": "AIFF", "aif": "AIFF"}.get(ext)
+    if fmt is None:
+        raise InputError(f"output {dst}: extension must be .wav, .flac, .ogg or .aiff")
+    rep = DecodeReport()
+    from .imawav import ImaWavReader, is_ima_wav
+
+    if is_ima_wav(src):
+        with ImaWavReader(src) as r, atomic_output(dst, force) as tmp:
+            rep.sample_rate, rep.channels = r.sample_rate, r.channels
+            with sf.SoundFile(tmp, "w", r.sample_rate, r.channels, subtype=subtype or "PCM_16",
+                              format=fmt) as out:
+                for block in r.blocks(BLOCK):
+                    out.write(block)
+                    rep.samples += block.shape[0]
+        return rep
+    data = _read_source_bytes(src)
+    if data[:3] != bs.MAGIC:
+        raise StreamError(f"{src}: not an AQC file or IMA ADPCM WAV")
+    header = bs.StreamHeader.unpack(data)
+    st = subtype or ("PCM_16" if fmt != "OGG" else "VORBIS")
+    with atomic_output(dst, force) as tmp:
+        with sf.SoundFile(tmp, "w", header.sample_rate, header.channels, subtype=st,
+                          format=fmt) as out:
+            for y in iter_decode(data, rep):
+                out.write(np.clip(y, -1.0, 1.0))
+        if rep.samples == 0 and header.total_samples not in (0, bs.UNKNOWN_LENGTH):
+            raise StreamError(f"{src}: no decodable frame in the file")
+    if header.total_samples != bs.UNKNOWN_LENGTH and rep.samples < header.total_samples:
+        rep.truncated = True
+        rep.notes.append(f"file ends early: {header.total_samples - rep.samples} samples missing")
+    return rep
+
+
+def info(src: str | os.PathLike[str]) -> dict[str, Any]:
+    """Describe an ``.aqc`` file: rate, channels, duration, mode, bitrate, frames."""
+    data = _read_source_bytes(src)
+    header = bs.StreamHeader.unpack(data)
+    frames = 0
+    skipped = 0
+    total = header.total_samples
+    for _o, seq, payload, sk in bs.scan_frames(header.serial, data, bs.HEADER_SIZE):
+        skipped += sk
+        if seq < 0:
+            break
+        frames += 1
+        if payload[0] & bs.INFO_LAST and len(payload) >= 9:
+            (total,) = struct.unpack_from("<Q", payload, 1)
+    known = total != bs.UNKNOWN_LENGTH
+    seconds = total / header.sample_rate if known else frames * header.frame_size / header.sample_rate
+    return {
+        "sample_rate": header.sample_rate, "channels": header.channels, "mode": header.mode_name,
+        "frame_size": header.frame_size, "delay": header.delay, "samples": total if known else None,
+        "duration": seconds, "frames": frames, "bytes": len(data),
+        "bitrate": len(data) * 8 / seconds if seconds else 0.0,
+        "nominal_bitrate": header.bitrate, "damaged_bytes": skipped,
+    }
+
+
+__all__ = ["encode", "decode", "encode_file", "decode_file", "info", "iter_decode", "DecodeReport",
+           "atomic_output", "CodecError", "HeaderError"]

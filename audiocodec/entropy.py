@@ -1,0 +1,422 @@
+"""Range coder and the context models for one MDCT frame's payload.
+
+The range coder is the classic carry-propagating byte-wise coder (32-bit
+range, 64-bit ``low`` with a cached byte for carries, renormalise when the
+range falls below 2**24), as used by LZMA. Symbols are coded against
+cumulative frequency tables; models adapt as they code and are *reset at
+every frame*, so each frame decodes on its own.
+
+Payload layout of one MDCT frame (all inside one range-coded stream; the
+container adds the frame header and CRC, see :mod:`audiocodec.bitstream`)::
+
+    for each channel c:  g[c]   8 bits raw   global step index
+                         nbc[c] 7 bits raw   number of coded bands (rest are zero)
+                         nf[c]  3 bits raw   noise-fill level (0 = off)
+    if stereo_ms:        one adaptive binary flag per band b < max(nbc)   (1 = M/S)
+    for each channel c:  for b < nbc[c]: sf[c,b] - sf[c,b-1] (sf[c,-1] = g[c])
+                         as a symbol of the 32-ary SF model, offset 16
+    for each channel c:  for k < edges[nbc[c]]: |q| as a symbol of the 18-ary
+                         magnitude model selected by the context
+                         ctx(2*|q[k-1]| + |q[k-2]|); 17 is an escape followed
+                         by |q| - 17 in Exp-Golomb order 0 (raw bits);
+                         then the sign as a raw bit when q != 0.
+
+Initial model frequencies are not trained tables: the magnitude models start
+from a geometric distribution ``p(s) ~ r**s`` with the mean ``MAG_MEANS[ctx]``
+for the context (``r = mu / (1 + mu)``), scaled to ``PRIOR_TOTAL``; the SF
+model starts from a two-sided geometric centred on 0 with mean |delta| 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+TOP = 1 << 24
+LIMIT = 1 << 16  # adaptive totals stay below this (range/total >= 2**8)
+INC = 24
+PRIOR_TOTAL = 768
+
+NSYM_MAG = 18
+ESCAPE = NSYM_MAG - 1
+NSYM_SF = 32
+SF_OFFSET = 16
+MAX_EG_BITS = 24
+MAX_ESCAPE = (1 << 15) - ESCAPE  # |q| <= 2**15 (quant.QMAX)
+
+# Context thresholds on a = 2*|q[k-1]| + |q[k-2]|: context i holds a <= CTX_BOUNDS[i].
+CTX_BOUNDS = np.array([0, 1, 2, 4, 6, 9, 14, 22, 1 << 30], dtype=np.int64)
+MAG_MEANS = np.array([0.12, 0.45, 0.8, 1.2, 1.8, 2.6, 4.0, 6.0, 12.0])
+N_CTX = len(CTX_BOUNDS)
+
+# encoder state slots
+_LOW, _RANGE, _CACHE, _CSIZE, _POS, _OVF, _FIRST = range(7)
+# decoder state slots
+_CODE, _DRANGE, _DPOS, _DOVR = range(4)
+
+ERR_OVERRUN = -1
+ERR_BAD_VALUE = -2
+
+
+def _geometric(nsym: int, mean: float, two_sided: bool) -> NDArray[np.int32]:
+    if two_sided:
+        d = np.abs(np.arange(nsym) - SF_OFFSET).astype(np.float64)
+    else:
+        d = np.arange(nsym, dtype=np.float64)
+    r = mean / (1.0 + mean)
+    p = r**d
+    p /= p.sum()
+    f = np.maximum(1, np.round(p * PRIOR_TOTAL)).astype(np.int32)
+    return f
+
+
+def initial_models() -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int32]]:
+    """Fresh model tables: (mag[N_CTX, 18], sf[1, 32], ms[1, 2])."""
+    mag = np.stack([_geometric(NSYM_MAG, float(m), False) for m in MAG_MEANS])
+    sf = _geometric(NSYM_SF, 1.0, True)[None, :]
+    ms = np.array([[PRIOR_TOTAL // 2, PRIOR_TOTAL // 2]], dtype=np.int32)
+    return mag, sf, ms
+
+
+_MAG0, _SF0, _MS0 = initial_models()
+
+
+# ---------------------------------------------------------------- encoder
+
+
+@njit(cache=True, inline="always")
+def _put(st: NDArray[np.int64], buf: NDArray[np.uint8], byte: int) -> None:
+    if st[_FIRST] == 1:
+        # the first byte of this coder is always 0: it is not stored
+        st[_FIRST] = 0
+        return
+    p = st[_POS]
+    if p < buf.shape[0]:
+        buf[p] = byte & 0xFF
+    else:
+        st[_OVF] = 1
+    st[_POS] = p + 1
+
+
+@njit(cache=True, inline="always")
+def _shift_low(st: NDArray[np.int64], buf: NDArray[np.uint8]) -> None:
+    low = st[_LOW]
+    if low < 0xFF000000 or low >= (1 << 32):
+        carry = low >> 32
+        temp = st[_CACHE]
+        while True:
+            _put(st, buf, (temp + carry) & 0xFF)
+            temp = 0xFF
+            st[_CSIZE] -= 1
+            if st[_CSIZE] == 0:
+                break
+        st[_CACHE] = (low >> 24) & 0xFF
+    st[_CSIZE] += 1
+    st[_LOW] = (low & 0x00FFFFFF) << 8
+
+
+@njit(cache=True)
+def enc_init(st: NDArray[np.int64]) -> None:
+    st[_LOW] = 0
+    st[_RANGE] = 0xFFFFFFFF
+    st[_CACHE] = 0
+    st[_CSIZE] = 1
+    st[_POS] = 0
+    st[_OVF] = 0
+    st[_FIRST] = 1
+
+
+@njit(cache=True, inline="always")
+def enc_encode(
+    st: NDArray[np.int64], buf: NDArray[np.uint8], start: int, size: int, total: int
+) -> None:
+    r = st[_RANGE] // total
+    st[_LOW] += start * r
+    st[_RANGE] = size * r
+    while st[_RANGE] < TOP:
+        st[_RANGE] <<= 8
+        _shift_low(st, buf)
+
+
+@njit(cache=True, inline="always")
+def enc_bits(st: NDArray[np.int64], buf: NDArray[np.uint8], value: int, nbits: int) -> None:
+    """Raw bits, most significant first, at most 16 per call."""
+    enc_encode(st, buf, value & ((1 << nbits) - 1), 1, 1 << nbits)
+
+
+@njit(cache=True)
+def enc_finish(st: NDArray[np.int64], buf: NDArray[np.uint8]) -> int:
+    """Flush; returns bytes written, or ERR_OVERRUN if ``buf`` was too small."""
+    for _ in range(5):
+        _shift_low(st, buf)
+    if st[_OVF]:
+        return ERR_OVERRUN
+    # trailing zero bytes are implied by the decoder (it reads zeros past the end)
+    n = st[_POS]
+    end = max(0, n - 4)
+    while n > end and buf[n - 1] == 0:
+        n -= 1
+    return n
+
+
+@njit(cache=True, inline="always")
+def enc_symbol(
+    st: NDArray[np.int64], buf: NDArray[np.uint8], model: NDArray[np.int32], tot: NDArray[np.int32],
+    m: int, s: int,
+) -> None:
+    start = 0
+    for i in range(s):
+        start += model[m, i]
+    enc_encode(st, buf, start, model[m, s], tot[m])
+    _adapt(model, tot, m, s)
+
+
+@njit(cache=True, inline="always")
+def _adapt(model: NDArray[np.int32], tot: NDArray[np.int32], m: int, s: int) -> None:
+    model[m, s] += INC
+    tot[m] += INC
+    if tot[m] >= LIMIT:
+        t = 0
+        for i in range(model.shape[1]):
+            v = (model[m, i] + 1) >> 1
+            model[m, i] = v
+            t += v
+        tot[m] = t
+
+
+@njit(cache=True)
+def enc_expgolomb(st: NDArray[np.int64], buf: NDArray[np.uint8], v: int) -> None:
+    v1 = v + 1
+    nb = 0
+    while (v1 >> nb) > 1:
+        nb += 1
+    # nb zeros (unary length), then the nb+1 bits of v1
+    for _ in range(nb):
+        enc_bits(st, buf, 0, 1)
+    i = nb
+    while i >= 0:
+        enc_bits(st, buf, (v1 >> i) & 1, 1)
+        i -= 1
+
+
+# ---------------------------------------------------------------- decoder
+
+
+@njit(cache=True, inline="always")
+def _get(st: NDArray[np.int64], buf: NDArray[np.uint8], n: int) -> int:
+    p = st[_DPOS]
+    st[_DPOS] = p + 1
+    if p < n:
+        return int(buf[p])
+    st[_DOVR] += 1
+    return 0
+
+
+@njit(cache=True)
+def dec_init(st: NDArray[np.int64], buf: NDArray[np.uint8], n: int) -> None:
+    st[_DRANGE] = 0xFFFFFFFF
+    st[_DPOS] = 0
+    st[_DOVR] = 0
+    code = 0
+    for _ in range(4):
+        code = (code << 8) | _get(st, buf, n)
+    st[_CODE] = code
+
+
+@njit(cache=True, inline="always")
+def dec_target(st: NDArray[np.int64], total: int) -> int:
+    r = st[_DRANGE] // total
+    v = st[_CODE] // r
+    if v >= total:
+        v = total - 1
+    return v
+
+
+@njit(cache=True, inline="always")
+def dec_update(
+    st: NDArray[np.int64], buf: NDArray[np.uint8], n: int, start: int, size: int, total: int
+) -> None:
+    r = st[_DRANGE] // total
+    st[_CODE] -= start * r
+    st[_DRANGE] = size * r
+    while st[_DRANGE] < TOP:
+        st[_CODE] = ((st[_CODE] << 8) | _get(st, buf, n)) & 0xFFFFFFFF
+        st[_DRANGE] <<= 8
+
+
+@njit(cache=True, inline="always")
+def dec_bits(st: NDArray[np.int64], buf: NDArray[np.uint8], n: int, nbits: int) -> int:
+    total = 1 << nbits
+    v = dec_target(st, total)
+    dec_update(st, buf, n, v, 1, total)
+    return v
+
+
+@njit(cache=True, inline="always")
+def dec_symbol(
+    st: NDArray[np.int64], buf: NDArray[np.uint8], n: int,
+    model: NDArray[np.int32], tot: NDArray[np.int32], m: int,
+) -> int:
+    v = dec_target(st, tot[m])
+    start = 0
+    s = 0
+    nsym = model.shape[1]
+    while s < nsym - 1 and start + model[m, s] <= v:
+        start += model[m, s]
+        s += 1
+    dec_update(st, buf, n, start, model[m, s], tot[m])
+    _adapt(model, tot, m, s)
+    return s
+
+
+@njit(cache=True)
+def dec_expgolomb(st: NDArray[np.int64], buf: NDArray[np.uint8], n: int) -> int:
+    nb = 0
+    while dec_bits(st, buf, n, 1) == 0:
+        nb += 1
+        if nb > MAX_EG_BITS:
+            return ERR_BAD_VALUE
+    v1 = 1
+    for _ in range(nb):
+        v1 = (v1 << 1) | dec_bits(st, buf, n, 1)
+    return v1 - 1
+
+
+# ---------------------------------------------------------------- frame payload
+
+
+@njit(cache=True, inline="always")
+def _ctx(a: int) -> int:
+    c = 0
+    while a > CTX_BOUNDS[c]:
+        c += 1
+    return c
+
+
+@njit(cache=True)
+def encode_payload(
+    q: NDArray[np.int32], sf: NDArray[np.int32], g: NDArray[np.int32], nbc: NDArray[np.int32],
+    nf: NDArray[np.int32], ms: NDArray[np.uint8], stereo_ms: bool, edges: NDArray[np.int32],
+    mag0: NDArray[np.int32], sf0: NDArray[np.int32], ms0: NDArray[np.int32],
+    buf: NDArray[np.uint8],
+) -> int:
+    """Range-code one frame. Returns bytes written to ``buf`` or ERR_OVERRUN.
+
+    q: (C, N) int32 quantized coefficients; sf: (C, nb) int32 step indices;
+    g, nbc, nf: (C,) int32; ms: (nb,) uint8 band flags; edges: (nb+1,) int32.
+    """
+    st = np.zeros(8, dtype=np.int64)
+    enc_init(st)
+    mag = mag0.copy()
+    mtot = mag.sum(axis=1).astype(np.int32)
+    sfm = sf0.copy()
+    stot = sfm.sum(axis=1).astype(np.int32)
+    msm = ms0.copy()
+    mstot = msm.sum(axis=1).astype(np.int32)
+    nch = q.shape[0]
+    for c in range(nch):
+        enc_bits(st, buf, g[c], 8)
+        enc_bits(st, buf, nbc[c], 7)
+        enc_bits(st, buf, nf[c], 3)
+    if stereo_ms:
+        nbmax = max(nbc[0], nbc[1])
+        for b in range(nbmax):
+            enc_symbol(st, buf, msm, mstot, 0, ms[b])
+    for c in range(nch):
+        prev = g[c]
+        for b in range(nbc[c]):
+            d = sf[c, b] - prev + SF_OFFSET
+            enc_symbol(st, buf, sfm, stot, 0, d)
+            prev = sf[c, b]
+    for c in range(nch):
+        end = edges[nbc[c]]
+        p1 = 0
+        p2 = 0
+        for k in range(end):
+            v = q[c, k]
+            a = v if v >= 0 else -v
+            m = _ctx(2 * p1 + p2)
+            if a < ESCAPE:
+                enc_symbol(st, buf, mag, mtot, m, a)
+            else:
+                enc_symbol(st, buf, mag, mtot, m, ESCAPE)
+                enc_expgolomb(st, buf, a - ESCAPE)
+            if a != 0:
+                enc_bits(st, buf, 1 if v < 0 else 0, 1)
+            p2 = p1
+            p1 = a
+    return enc_finish(st, buf)
+
+
+@njit(cache=True)
+def decode_payload(
+    buf: NDArray[np.uint8], n: int, nch: int, nb: int, stereo_ms: bool, edges: NDArray[np.int32],
+    mag0: NDArray[np.int32], sf0: NDArray[np.int32], ms0: NDArray[np.int32],
+    q: NDArray[np.int32], sf: NDArray[np.int32], g: NDArray[np.int32], nbc: NDArray[np.int32],
+    nf: NDArray[np.int32], ms: NDArray[np.uint8],
+) -> int:
+    """Inverse of :func:`encode_payload` into preallocated outputs.
+
+    Returns 0, or a negative error code when a value is out of range or the
+    coder read far past the end of the payload. Every loop is bounded by the
+    frame's dimensions, so hostile bytes cannot make it hang.
+    """
+    st = np.zeros(8, dtype=np.int64)
+    dec_init(st, buf, n)
+    mag = mag0.copy()
+    mtot = mag.sum(axis=1).astype(np.int32)
+    sfm = sf0.copy()
+    stot = sfm.sum(axis=1).astype(np.int32)
+    msm = ms0.copy()
+    mstot = msm.sum(axis=1).astype(np.int32)
+    q[:, :] = 0
+    ms[:] = 0
+    for c in range(nch):
+        g[c] = dec_bits(st, buf, n, 8)
+        nbc[c] = dec_bits(st, buf, n, 7)
+        nf[c] = dec_bits(st, buf, n, 3)
+        if nbc[c] > nb:
+            return ERR_BAD_VALUE
+    if stereo_ms:
+        nbmax = max(nbc[0], nbc[1])
+        for b in range(nbmax):
+            ms[b] = dec_symbol(st, buf, n, msm, mstot, 0)
+    for c in range(nch):
+        prev = g[c]
+        for b in range(nbc[c]):
+            v = prev + dec_symbol(st, buf, n, sfm, stot, 0) - SF_OFFSET
+            if v < 0 or v > 255:
+                return ERR_BAD_VALUE
+            sf[c, b] = v
+            prev = v
+        for b in range(nbc[c], nb):
+            sf[c, b] = prev
+    for c in range(nch):
+        end = edges[nbc[c]]
+        p1 = 0
+        p2 = 0
+        for k in range(end):
+            m = _ctx(2 * p1 + p2)
+            a = dec_symbol(st, buf, n, mag, mtot, m)
+            if a == ESCAPE:
+                e = dec_expgolomb(st, buf, n)
+                if e < 0 or e > MAX_ESCAPE:
+                    return ERR_BAD_VALUE
+                a = ESCAPE + e
+            if a != 0 and dec_bits(st, buf, n, 1) == 1:
+                q[c, k] = -a
+            else:
+                q[c, k] = a
+            p2 = p1
+            p1 = a
+        if st[_DOVR] > 16:
+            return ERR_OVERRUN
+    if st[_DOVR] > 16:
+        return ERR_OVERRUN
+    return 0
+
+
+def model_tables() -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int32]]:
+    """The shared initial model tables (read-only views)."""
+    return _MAG0, _SF0, _MS0

@@ -1,0 +1,190 @@
+"""Scale factors, the quantizer kernels and the rate-estimation kernel.
+
+A band's step size is ``2 ** ((sf - SF_BIAS) / 4)`` (1.5 dB per index,
+``sf`` in 0..255). The encoder chooses a *shape* (per-band offsets) and the
+rate loop chooses the global index ``g``; ``sf[b] = clip(g + offset[b])``.
+Two quantization laws are shared by encoder and decoder:
+
+* ``LAW_UNIFORM``: ``q = round(|x| / step)``, ``x' = q * step``.
+* ``LAW_POWER``: ``q = floor((|x| / step) ** 0.75 + 0.4054)``,
+  ``x' = q ** (4/3) * step`` (the AAC/MP3 companding law: large values get
+  coarser steps, small ones finer).
+
+``quantize``/``dequantize`` are the mirrored pair; ``estimate_bits`` predicts
+what :func:`audiocodec.entropy.encode_payload` will spend so the rate loop does
+not have to run the range coder for every candidate ``g``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+from .entropy import CTX_BOUNDS, ESCAPE, N_CTX, NSYM_MAG
+
+SF_BIAS = 160
+SF_MAX = 255
+SF_DELTA_MAX = 15  # |sf[b] - sf[b-1]| the payload can code
+LAW_UNIFORM = 0
+LAW_POWER = 1
+POWER_ROUND = 0.4054
+QMAX = 1 << 15  # largest magnitude a frame may carry; the decoder rejects more
+
+
+@njit(cache=True, inline="always")
+def _step(sf: int) -> float:
+    return 2.0 ** ((sf - SF_BIAS) * 0.25)
+
+
+@njit(cache=True)
+def quantize(
+    coefs: NDArray[np.float64], sf: NDArray[np.int32], edges: NDArray[np.int32], nb: int,
+    law: int, q: NDArray[np.int32],
+) -> None:
+    """Quantize ``coefs`` (C, N) with steps ``sf`` (C, nb) into ``q`` (C, N)."""
+    nch = coefs.shape[0]
+    for c in range(nch):
+        for b in range(nb):
+            inv = 1.0 / _step(sf[c, b])
+            for k in range(edges[b], edges[b + 1]):
+                x = coefs[c, k]
+                a = abs(x) * inv
+                if law == LAW_POWER:
+                    a = a**0.75 + POWER_ROUND
+                else:
+                    a = a + 0.5
+                v = int(a) if a < QMAX else QMAX + 1  # > QMAX marks "step too fine"
+                q[c, k] = -v if x < 0 else v
+        for k in range(edges[nb], coefs.shape[1]):
+            q[c, k] = 0
+
+
+@njit(cache=True)
+def dequantize(
+    q: NDArray[np.int32], sf: NDArray[np.int32], edges: NDArray[np.int32], nb: int, law: int,
+    out: NDArray[np.float64],
+) -> None:
+    """Mirror of :func:`quantize`: ``out`` (C, N) from ``q`` and ``sf``."""
+    nch = q.shape[0]
+    for c in range(nch):
+        for b in range(nb):
+            step = _step(sf[c, b])
+            for k in range(edges[b], edges[b + 1]):
+                v = q[c, k]
+                a = float(abs(v))
+                if law == LAW_POWER:
+                    a = a ** (4.0 / 3.0)
+                out[c, k] = -a * step if v < 0 else a * step
+        for k in range(edges[nb], q.shape[1]):
+            out[c, k] = 0.0
+
+
+@njit(cache=True)
+def coded_bands(q: NDArray[np.int32], edges: NDArray[np.int32], nb: int, nbc: NDArray[np.int32]) -> None:
+    """``nbc[c]`` = 1 + index of the last band of channel c holding a nonzero value."""
+    for c in range(q.shape[0]):
+        last = 0
+        for b in range(nb - 1, -1, -1):
+            nz = False
+            for k in range(edges[b], edges[b + 1]):
+                if q[c, k] != 0:
+                    nz = True
+                    break
+            if nz:
+                last = b + 1
+                break
+        nbc[c] = last
+
+
+@njit(cache=True)
+def estimate_bits(
+    q: NDArray[np.int32], sf: NDArray[np.int32], edges: NDArray[np.int32], nb: int,
+) -> float:
+    """Predicted payload bits of one frame: the empirical conditional entropy
+    of the magnitude symbols in their contexts, plus signs, escapes and side info.
+    """
+    counts = np.zeros((N_CTX, NSYM_MAG), dtype=np.float64)
+    bits = 0.0
+    nch = q.shape[0]
+    for c in range(nch):
+        bits += 18.0
+        last = 0
+        for b in range(nb - 1, -1, -1):
+            nz = False
+            for k in range(edges[b], edges[b + 1]):
+                if q[c, k] != 0:
+                    nz = True
+                    break
+            if nz:
+                last = b + 1
+                break
+        prev = sf[c, 0]
+        for b in range(last):
+            d = abs(sf[c, b] - prev)
+            bits += 1.0 + 1.5 * d if d > 0 else 0.4
+            prev = sf[c, b]
+        p1 = 0
+        p2 = 0
+        for k in range(edges[last]):
+            a = abs(q[c, k])
+            t = 2 * p1 + p2
+            m = 0
+            while t > CTX_BOUNDS[m]:
+                m += 1
+            if a > QMAX:
+                return 1e30  # step too fine for the format: never chosen
+            if a >= ESCAPE:
+                counts[m, ESCAPE] += 1.0
+                e = a - ESCAPE + 1
+                nbits = 0
+                while (e >> nbits) > 1:
+                    nbits += 1
+                bits += 2 * nbits + 1
+            else:
+                counts[m, a] += 1.0
+            if a != 0:
+                bits += 1.0
+            p2 = p1
+            p1 = a
+    for m in range(N_CTX):
+        tot = 0.0
+        used = 0
+        for s in range(NSYM_MAG):
+            tot += counts[m, s]
+            if counts[m, s] > 0:
+                used += 1
+        if tot > 0:
+            for s in range(NSYM_MAG):
+                n = counts[m, s]
+                if n > 0:
+                    bits += n * np.log2(tot / n)
+            bits += 2.0 * used  # learning cost of the adaptive model
+    return bits + 16.0
+
+
+@njit(cache=True)
+def make_sf(offsets: NDArray[np.int32], g: int, nb: int, fixed: NDArray[np.int32],
+            sf: NDArray[np.int32]) -> None:
+    """``sf = clip(g + offsets)`` (or ``fixed`` where that is >= 0), then limit
+    band-to-band jumps to what the payload codes by lowering steps."""
+    for c in range(offsets.shape[0]):
+        for b in range(nb):
+            v = g + offsets[c, b]
+            if fixed[c, b] >= 0:
+                v = fixed[c, b]
+            sf[c, b] = min(SF_MAX, max(0, v))
+        for b in range(1, nb):
+            if sf[c, b] > sf[c, b - 1] + SF_DELTA_MAX:
+                sf[c, b] = sf[c, b - 1] + SF_DELTA_MAX
+        for b in range(nb - 2, -1, -1):
+            if sf[c, b] > sf[c, b + 1] + SF_DELTA_MAX:
+                sf[c, b] = sf[c, b + 1] + SF_DELTA_MAX
+        for b in range(1, nb):
+            if sf[c, b] < sf[c, b - 1] - SF_DELTA_MAX:
+                sf[c, b] = sf[c, b - 1] - SF_DELTA_MAX
+
+
+def step_of(sf: NDArray[np.integer] | int) -> NDArray[np.float64]:
+    """Step size for scale-factor index/indices (vectorised, for analysis and plots)."""
+    return np.asarray(2.0 ** ((np.asarray(sf, dtype=np.float64) - SF_BIAS) / 4.0))

@@ -1,0 +1,314 @@
+"""Quantizer strategies: what each frame's step sizes look like before rate control.
+
+A strategy turns one frame's MDCT coefficients into a :class:`Plan`: the
+per-band step-size *shape* (offsets in 1.5 dB units, the rate loop adds the
+global index), the quantization law, the stereo coding and the noise-fill
+level. Encoder-only; the decoder needs just :func:`apply_noise_fill` and
+:func:`ms_to_lr`, the mirrors of what a plan asks for.
+
+* ``uniform``: every band gets the same step (noise spread evenly, white),
+  plain rounding. The baseline.
+* ``nonuniform``: the same flat steps with the power-law (3/4) companding
+  quantizer; no model.
+* ``adaptive``: steps from the psychoacoustic model so that the noise in each
+  band sits at the same distance below its masking threshold (equal
+  noise-to-mask ratio), power-law quantizer, noise filling of bands quantized
+  to zero, bit-reservoir demand from perceptual entropy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .quant import SF_BIAS, step_of
+
+if TYPE_CHECKING:
+    from .codec import MdctConfig
+
+INFO_POWER_LAW = 0x08
+INFO_MS = 0x10
+QUANTIZERS = ("adaptive", "uniform", "nonuniform")
+
+# noise-fill RMS relative to the band's step, index 1..7 (0 = off): k/16
+NF_LEVELS = np.arange(8) / 16.0
+NF_MIN_HZ = 3000.0  # bands below this are never noise filled (tonal, easily unmasked)
+ATH_CAP_DB = 30.0  # dB SPL (full-scale sine = 96 dB): the most the threshold in quiet may allow
+MS_RATIO = 0.25  # M/S for a band when min(E_M, E_S) < MS_RATIO * min(E_L, E_R)
+PNS_MAX_BPS = 40000.0  # noise substitution only at or below this rate per channel
+PNS_TONALITY = 0.3  # bands less tonal than this count as noise-like
+PNS_LEVEL = 2  # noise-fill level index for substituted bands (RMS = step / 8)
+
+
+@dataclass
+class Plan:
+    """What the encoder codes for one frame (before the rate loop picks ``g``)."""
+
+    coefs: NDArray[np.float64]  # (C, N) possibly M/S-rotated
+    offsets: NDArray[np.int32]  # (C, nb) step shape
+    info: int  # INFO_POWER_LAW | INFO_MS
+    noise_fill: NDArray[np.int32]  # (C,)
+    ms_flags: NDArray[np.uint8]  # (nb,)
+    demand: float  # share of the bit reservoir this frame may take (0..1)
+    fixed: NDArray[np.int32] | None = None  # (C, nb) absolute sf for substituted bands, -1 = none
+
+
+class Quantizer:
+    """Base strategy: flat steps. Subclasses override :meth:`shape`."""
+
+    name = "uniform"
+    law_info = 0
+    use_ms = True
+
+    def __init__(self, config: MdctConfig, bitrate: float = 96000.0):
+        self.config = config
+        self.bitrate = bitrate
+
+    def plan(self, coefs: NDArray[np.float64], short: bool) -> Plan:
+        c = self.config
+        edges = c.edges(short)
+        nb = len(edges) - 1
+        info = self.law_info
+        ms = np.zeros(nb, dtype=np.uint8)
+        if self.use_ms and coefs.shape[0] == 2:
+            coefs, ms = lr_to_ms_auto(coefs, edges)
+            if ms.any():
+                info |= INFO_MS
+        offsets, nf, demand = self.shape(coefs, short, edges, ms)
+        return Plan(coefs, offsets, info, nf, ms, demand, self._fixed)
+
+    _fixed: NDArray[np.int32] | None = None
+
+    def shape(
+        self, coefs: NDArray[np.float64], short: bool, edges: NDArray[np.int32], ms: NDArray[np.uint8]
+    ) -> tuple[NDArray[np.int32], NDArray[np.int32], float]:
+        nb = len(edges) - 1
+        return (np.zeros((coefs.shape[0], nb), np.int32), np.zeros(coefs.shape[0], np.int32), 0.5)
+
+    def quality_to_g(self, quality: float) -> float:
+        """VBR: quality 0..10 to a global step index (10 = finest)."""
+        return SF_BIAS - 4 * (quality - 2.0) * 1.5
+
+
+class NonUniformQuantizer(Quantizer):
+    name = "nonuniform"
+    law_info = INFO_POWER_LAW
+
+
+def bandwidth_hz(bits_per_channel: float) -> float:
+    """Audio bandwidth the adaptive quantizer codes at a per-channel bitrate.
+
+    Piecewise-linear through points typical of AAC-LC encoders at these rates
+    (kbit/s per channel -> kHz): 8 -> 6, 16 -> 10.5, 24 -> 12.5, 32 -> 14,
+    48 -> 16.5, 64 -> 18, 96 and up -> 20.
+    """
+    pts_b = [8000, 16000, 24000, 32000, 48000, 64000, 96000]
+    pts_f = [6000, 10500, 12500, 14000, 16500, 18000, 20000]
+    return float(np.interp(bits_per_channel, pts_b, pts_f))
+
+
+class AdaptiveQuantizer(Quantizer):
+    """Steps follow the masking threshold (equal NMR across bands).
+
+    Also: bandwidth from the bitrate (:func:`bandwidth_hz`), and at low rates
+    perceptual noise substitution: noise-like bands above ``NF_MIN_HZ`` are
+    sent as a step size only and rebuilt by the decoder's noise filling at the
+    band's own level.
+    """
+
+    name = "adaptive"
+    law_info = INFO_POWER_LAW
+
+    def __init__(self, config: MdctConfig, bitrate: float = 96000.0):
+        super().__init__(config, bitrate)
+        from psychoacoustics import PsychoModel
+
+        n = config.frame_size
+        self._models = {
+            s: PsychoModel(config.sample_rate, n, config.edges(s), ath_max_db=ATH_CAP_DB)
+            for s in (False, True)
+        }
+        per_ch = bitrate / config.channels
+        cut_bin = int(bandwidth_hz(per_ch) / (config.sample_rate / 2.0) * n)
+        self._cut_band = {s: int(np.searchsorted(config.edges(s), cut_bin)) for s in (False, True)}
+        self._pns = per_ch <= PNS_MAX_BPS
+        self._nf_start = noise_fill_start(config.sample_rate, n)
+        self._pe_avg = 0.0
+
+    def shape(
+        self, coefs: NDArray[np.float64], short: bool, edges: NDArray[np.int32], ms: NDArray[np.uint8]
+    ) -> tuple[NDArray[np.int32], NDArray[np.int32], float]:
+        nb = len(edges) - 1
+        cut = self._cut_band[short]
+        if cut < nb:
+            coefs[:, edges[cut]:] = 0.0  # plan.coefs is a private copy or rotation
+        model = self._models[short]
+        res = model.analyze(coefs)  # batch over channels: (C, nb)
+        thr = np.asarray(res.threshold, dtype=np.float64).copy()
+        if coefs.shape[0] == 2 and ms.any():
+            # M/S bands: both channels take the stricter threshold
+            both = np.minimum(thr[0], thr[1])
+            thr[:, ms.astype(bool)] = both[ms.astype(bool)]
+        width = np.diff(edges).astype(np.float64)
+        # uniform-noise model: a step s leaves s^2/12 per coefficient
+        step = np.sqrt(12.0 * np.maximum(thr, 1e-30) / width)
+        lsf = 4.0 * np.log2(step)
+        energy = np.asarray(res.energy, dtype=np.float64)
+        silent = energy <= thr  # nothing audible: let the band go to zero cheaply
+        lsf = np.where(silent, lsf + 8.0, lsf)
+        ref = np.median(lsf, axis=1, keepdims=True)
+        offsets = np.clip(np.round(lsf - ref), -120, 120).astype(np.int32)
+        nf = np.zeros(coefs.shape[0], np.int32)
+        self._fixed = None
+        if not short:
+            nf[:] = 1  # enabled; choose_noise_fill sets the level after the rate loop
+            if self._pns:
+                lo = edges[:-1]
+                tonal = np.asarray(res.tonality, dtype=np.float64)
+                sub = (lo >= self._nf_start) & (np.arange(nb) < cut) & ~silent & (tonal < PNS_TONALITY)
+                if sub.any():
+                    rms = np.sqrt(np.maximum(energy, 1e-30) / width)
+                    sf_abs = np.round(4.0 * np.log2(rms / NF_LEVELS[PNS_LEVEL]) + SF_BIAS)
+                    self._fixed = np.where(sub, np.clip(sf_abs, 0, 255), -1).astype(np.int32)
+                    nf[sub.any(axis=1)] = PNS_LEVEL + 8  # flag: fixed level, see Encoder
+        pe = float(np.sum(res.pe))
+        self._pe_avg = pe if self._pe_avg == 0 else 0.95 * self._pe_avg + 0.05 * pe
+        demand = float(np.clip(0.25 + 0.5 * (pe / max(self._pe_avg, 1.0) - 1.0), 0.05, 1.0))
+        if short:
+            demand = 1.0
+        return offsets, nf, demand
+
+
+def make_quantizer(name: str, config: MdctConfig, bitrate: float = 96000.0) -> Quantizer:
+    """Strategy by name (``adaptive``, ``uniform``, ``nonuniform``)."""
+    from .errors import InputError
+
+    if name == "uniform":
+        return Quantizer(config, bitrate)
+    if name == "nonuniform":
+        return NonUniformQuantizer(config, bitrate)
+    if name == "adaptive":
+        return AdaptiveQuantizer(config, bitrate)
+    raise InputError(f"quantizer must be one of {QUANTIZERS}, got {name!r}")
+
+
+# ------------------------------------------------------------------ stereo
+
+
+def lr_to_ms_auto(
+    coefs: NDArray[np.float64], edges: NDArray[np.int32]
+) -> tuple[NDArray[np.float64], NDArray[np.uint8]]:
+    """Rotate bands to M/S where that concentrates the energy; returns (coefs, flags)."""
+    left, right = coefs[0], coefs[1]
+    mid = (left + right) * np.sqrt(0.5)
+    side = (left - right) * np.sqrt(0.5)
+    e = np.add.reduceat(np.stack([left * left, right * right, mid * mid, side * side]), edges[:-1],
+                        axis=1)
+    flags = (np.minimum(e[2], e[3]) < MS_RATIO * np.minimum(e[0], e[1])).astype(np.uint8)
+    if not flags.any():
+        return coefs, flags
+    per_bin = np.repeat(flags.astype(bool), np.diff(edges))
+    out = coefs.copy()
+    out[0, per_bin] = mid[per_bin]
+    out[1, per_bin] = side[per_bin]
+    return out, flags
+
+
+def ms_to_lr(coefs: NDArray[np.float64], flags: NDArray[np.uint8], edges: NDArray[np.int32],
+             nbc: NDArray[np.int32]) -> None:
+    """Inverse of :func:`lr_to_ms_auto`, in place, for flagged bands below max(nbc)."""
+    nb = min(int(max(nbc[0], nbc[1])), len(edges) - 1)
+    if nb == 0:
+        return
+    per_bin = np.repeat(flags[:nb].astype(bool), np.diff(edges[: nb + 1]))
+    m = coefs[0, : edges[nb]][per_bin]
+    s = coefs[1, : edges[nb]][per_bin]
+    coefs[0, : edges[nb]][per_bin] = (m + s) * np.sqrt(0.5)
+    coefs[1, : edges[nb]][per_bin] = (m - s) * np.sqrt(0.5)
+
+
+# ------------------------------------------------------------------ noise fill
+
+
+def apply_noise_fill(
+    coefs: NDArray[np.float64], q: NDArray[np.int32], sf: NDArray[np.int32], nf: NDArray[np.int32],
+    nbc: NDArray[np.int32], edges: NDArray[np.int32], short: bool, start_bin: int,
+    rng: np.random.Generator,
+) -> None:
+    """Fill bands quantized to zero (below the coded bandwidth) with noise, in place.
+
+    Bands from ``NF_MIN_HZ`` up to ``nbc`` whose values are all zero get
+    uniform noise with RMS ``NF_LEVELS[nf] * step`` (the power law does not
+    change a zero band's step).
+    """
+    if short or not nf.any():
+        return
+    for c in range(coefs.shape[0]):
+        if nf[c] == 0 or nbc[c] == 0:
+            continue
+        nb = int(nbc[c])
+        lo, hi = edges[:nb], edges[1 : nb + 1]
+        absq = np.abs(q[c, : edges[nb]])
+        zero = np.add.reduceat(absq, lo) == 0 if nb else np.zeros(0, bool)
+        zero &= lo >= start_bin
+        if not zero.any():
+            continue
+        amp = NF_LEVELS[nf[c]] * step_of(sf[c, :nb]) * np.sqrt(3.0)
+        idx = np.nonzero(zero)[0]
+        for b in idx:
+            k0, k1 = int(lo[b]), int(hi[b])
+            coefs[c, k0:k1] = amp[b] * (2.0 * rng.random(k1 - k0) - 1.0)
+
+
+def choose_noise_fill(
+    coefs: NDArray[np.float64], q: NDArray[np.int32], sf: NDArray[np.int32], edges: NDArray[np.int32],
+    nbc: NDArray[np.int32], start_bin: int, nf: NDArray[np.int32],
+) -> None:
+    """Set ``nf[c]`` (where enabled) to the level matching the energy the zeroed bands lost.
+
+    For every band from ``start_bin`` below the coded bandwidth that quantized to
+    zero, the ratio of its RMS to its step is measured; the median, in 1/16
+    units, is the channel's level (0 when no band qualifies).
+    """
+    for c in range(coefs.shape[0]):
+        if nf[c] == 0:
+            continue
+        nb = int(nbc[c])
+        nf[c] = 0
+        if nb == 0:
+            continue
+        lo = edges[:nb]
+        w = np.diff(edges[: nb + 1])
+        zero = (np.add.reduceat(np.abs(q[c, : edges[nb]]), lo) == 0) & (lo >= start_bin)
+        if not zero.any():
+            continue
+        rms = np.sqrt(np.add.reduceat(coefs[c, : edges[nb]] ** 2, lo) / w)
+        r = rms[zero] / step_of(sf[c, :nb][zero])
+        nf[c] = int(np.clip(np.round(np.median(r) * 16.0), 0, 7))
+
+
+def noise_fill_start(sample_rate: int, n: int) -> int:
+    """First bin that may be noise filled in a frame of ``n`` bins."""
+    return int(NF_MIN_HZ / (sample_rate / 2.0) * n)
+
+
+# ------------------------------------------------------------------ transients
+
+
+def frame_has_attack(seg: NDArray[np.float64], config: MdctConfig) -> bool:
+    """True when an attack falls in the centre half of a frame's 2N window.
+
+    ``seg`` is (2N, C). The detector of :mod:`psychoacoustics.transient` runs
+    on the mono mix over the first 3N/2 samples (the first N/2 serve as history).
+    """
+    from psychoacoustics import detect_transient
+
+    n = config.frame_size
+    m = config.short_size
+    x = seg[: 3 * n // 2].mean(axis=1) if seg.ndim == 2 else seg[: 3 * n // 2]
+    flags = detect_transient(x, m)
+    first = (n // 2) // m
+    return bool(flags[first:].any())

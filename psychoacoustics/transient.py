@@ -1,0 +1,125 @@
+"""Time-domain attack (transient) detection for block switching.
+
+The encoder asks, for each sub-block (e.g. the 8 short blocks of 128 samples in a 1024 hop),
+whether its high-frequency energy jumps well above the recent average. This is the scheme of
+the 3GPP AAC encoder (TS 26.403, "block switching": high-passed sub-block energies compared
+with the mean of the preceding ones) in a vectorised form:
+
+    h[n] = x[n] - x[n-1]                               (first difference: +6 dB/octave high-pass)
+    E[i] = mean of h^2 over sub-block i
+    R[i] = E[i] / max(mean(E[i-memory .. i-1]), floor)
+
+The high-pass removes the low-frequency energy that dominates music but does not smear
+(pre-echo is audible because the attack's broadband energy is spread over a long block).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .errors import PsychoacousticsError
+
+__all__ = ["detect_transient", "transient_strength"]
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+
+def transient_strength(
+    x: ArrayLike, sub_block: int, *, memory: int = 8, floor_db: float = -70.0
+) -> FloatArray:
+    """Attack ratio of every sub-block: its high-passed energy over the recent average.
+
+    Parameters
+    ----------
+    x : array_like of float, shape (n_samples,)
+        Mono signal, full scale = 1.0. Pass some history before the samples of interest (e.g.
+        the previous hop), since the first sub-block has nothing to compare with.
+    sub_block : int
+        Sub-block length in samples (128 for 8 short blocks in a 1024 hop).
+    memory : int, optional
+        How many preceding sub-blocks form the reference average.
+    floor_db : float, optional
+        Lowest reference mean power of the high-passed signal, dB relative to 1.0; keeps the
+        ratio finite after digital silence and ignores attacks in near-silence.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_samples // sub_block,)
+        ``R[i] >= 0``; about 1 for stationary signals, large at an attack. ``R[0]`` is 1 unless
+        the first sub-block rises above the floor (then it is compared with the floor). Trailing
+        samples that do not fill a sub-block are ignored.
+
+    Raises
+    ------
+    PsychoacousticsError
+        On a non-1-D or non-finite ``x``, ``sub_block < 1`` or ``memory < 1``.
+    """
+    sig = _check_signal(x)
+    if sub_block < 1 or memory < 1:
+        raise PsychoacousticsError(
+            f"sub_block and memory must be >= 1, got sub_block={sub_block}, memory={memory}"
+        )
+    n_sub = sig.size // sub_block
+    if n_sub == 0:
+        return np.zeros(0)
+    hp = np.empty(n_sub * sub_block)
+    hp[0] = 0.0
+    np.subtract(sig[1 : n_sub * sub_block], sig[: n_sub * sub_block - 1], out=hp[1:])
+    energy = np.mean((hp * hp).reshape(n_sub, sub_block), axis=1)
+
+    # Mean of the previous `memory` energies (fewer at the start) via a prefix sum; energies are
+    # non-negative and of similar scale within `memory` blocks, so cancellation is harmless.
+    csum = np.concatenate(([0.0], np.cumsum(energy)))
+    idx = np.arange(n_sub)
+    first = np.maximum(idx - memory, 0)
+    count = idx - first
+    ref = np.empty(n_sub)
+    ref[0] = energy[0]
+    ref[1:] = (csum[idx[1:]] - csum[first[1:]]) / count[1:]
+    floor = 10.0 ** (floor_db / 10.0)
+    ratio: FloatArray = energy / np.maximum(np.maximum(ref, 0.0), floor)
+    return ratio
+
+
+def detect_transient(
+    x: ArrayLike,
+    sub_block: int,
+    *,
+    threshold: float = 10.0,
+    memory: int = 8,
+    floor_db: float = -70.0,
+) -> BoolArray:
+    """Attack flags per sub-block: ``transient_strength(...) > threshold``.
+
+    Parameters
+    ----------
+    x : array_like of float, shape (n_samples,)
+        Mono signal (see :func:`transient_strength`).
+    sub_block : int
+        Sub-block length in samples.
+    threshold : float, optional
+        Energy ratio (10 = 10 dB) above which a sub-block is an attack.
+    memory, floor_db
+        As in :func:`transient_strength`.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_samples // sub_block,)
+    """
+    ratio = transient_strength(x, sub_block, memory=memory, floor_db=floor_db)
+    flags: BoolArray = ratio > threshold
+    return flags
+
+
+def _check_signal(x: ArrayLike) -> FloatArray:
+    sig = np.asarray(x)
+    if sig.ndim != 1:
+        raise PsychoacousticsError(f"x must be mono, shape (n_samples,), got {sig.shape}")
+    if not (np.issubdtype(sig.dtype, np.floating) or np.issubdtype(sig.dtype, np.integer)):
+        raise PsychoacousticsError(f"x must be real numbers, got dtype {sig.dtype}")
+    sig = sig.astype(np.float64, copy=False)
+    if not np.isfinite(sig).all():
+        raise PsychoacousticsError("x holds NaN or infinite values")
+    return sig
