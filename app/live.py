@@ -88,9 +88,7 @@ class RingBuffer:
 
     def __init__(self, capacity: int, channels: int) -> None:
         if capacity < 1 or channels < 1:
-            raise InputError(
-                f"ring needs capacity >= 1 and channels >= 1, got {capacity}, {channels}"
-            )
+            raise InputError(f"ring needs capacity >= 1 and channels >= 1, got {capacity}, {channels}")
         self.capacity = int(capacity)
         self.channels = int(channels)
         self._buf = np.zeros((self.capacity, self.channels), dtype=np.float32)
@@ -150,9 +148,7 @@ class RingBuffer:
 
 
 def _make_codec(mode: str, samplerate: int, channels: int, bitrate: int) -> tuple[Any, Any]:
-    enc = audiocodec.Encoder(
-        samplerate, channels, bitrate=bitrate, mode=mode, low_delay=(mode == "mdct")
-    )
+    enc = audiocodec.Encoder(samplerate, channels, bitrate=bitrate, mode=mode, low_delay=(mode == "mdct"))
     dec = audiocodec.Decoder(enc.header)
     return enc, dec
 
@@ -170,9 +166,7 @@ def plan_buffering(enc: Any, dec: Any, blocksize: int, *, seed: int = 0) -> int:
     """
     hop = int(enc.frame_size)
     channels = int(dec.channels)
-    cycles = math.lcm(blocksize, hop) // blocksize + math.ceil(
-        (int(enc.delay) + 4 * hop) / blocksize
-    )
+    cycles = math.lcm(blocksize, hop) // blocksize + math.ceil((int(enc.delay) + 4 * hop) / blocksize)
     cycles = min(cycles + 2, 4000)
     rng = np.random.default_rng(seed)
     produced = 0
@@ -303,9 +297,7 @@ class LiveLoop:
         self.frames_done += frames
         if self.stop_after_frames is not None and self.frames_done >= self.stop_after_frames:
             stop = True
-        self.loads[(self.callbacks - 1) % _LOAD_SLOTS] = (
-            (time.perf_counter() - t0) * self.samplerate / frames
-        )
+        self.loads[(self.callbacks - 1) % _LOAD_SLOTS] = (time.perf_counter() - t0) * self.samplerate / frames
         if stop:
             self.finished = True
             raise self._stop_exception
@@ -548,9 +540,7 @@ def _pick_device(sd: Any, spec: int | str | None, kind: str, hostapi: int | None
     matches = [
         dict(d)
         for d in sd.query_devices()
-        if spec.lower() in d["name"].lower()
-        and d[key] > 0
-        and (hostapi is None or d["hostapi"] == hostapi)
+        if spec.lower() in d["name"].lower() and d[key] > 0 and (hostapi is None or d["hostapi"] == hostapi)
     ]
     if not matches:
         raise DeviceError(f"no {kind} device matching {spec!r}; see --list-devices")
@@ -618,9 +608,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         help="sample rate (default: the input file's, else the device's)",
     )
-    parser.add_argument(
-        "-c", "--channels", type=int, help="channels (default: the input file's, else 2)"
-    )
+    parser.add_argument("-c", "--channels", type=int, help="channels (default: the input file's, else 2)")
     parser.add_argument(
         "--latency",
         type=float,
@@ -660,9 +648,7 @@ def _validate(args: argparse.Namespace) -> None:
 class _Status:
     """Prints the status line from the main thread a few times a second."""
 
-    def __init__(
-        self, loop: LiveLoop, xruns: Callable[[], int], latency_ms: float, quiet: bool
-    ) -> None:
+    def __init__(self, loop: LiveLoop, xruns: Callable[[], int], latency_ms: float, quiet: bool) -> None:
         self._loop = loop
         self._xruns = xruns
         self._latency_ms = latency_ms
@@ -753,9 +739,7 @@ def run(args: argparse.Namespace) -> int:
         enc, dec = _make_codec(args.mode, samplerate, channels, args.bitrate)
         codec_delay = int(enc.delay)
 
-    source = (
-        RingBuffer(max(8 * args.blocksize, samplerate // 2), channels) if args.input_file else None
-    )
+    source = RingBuffer(max(8 * args.blocksize, samplerate // 2), channels) if args.input_file else None
     record = RingBuffer(max(8 * args.blocksize, 4 * samplerate), channels) if args.record else None
     stop_after = int(round(args.duration * samplerate)) if args.duration else None
     loop = LiveLoop(

@@ -371,8 +371,8 @@ def reference_encode_search(
         for r, (p, i, cost) in enumerate(surv):
             d = v - p
             lv = [int(val[i, k]) for k in range(int(cnt[i]))]
-            order = sorted(range(len(lv)), key=lambda k, lv=lv, d=d: (abs(d - lv[k]), k))
-            for j, k in enumerate(order[: candidates if r < wide else 1]):
+            order = sorted((abs(d - level), k) for k, level in enumerate(lv))
+            for j, (_dist, k) in enumerate(order[: candidates if r < wide else 1]):
                 c = int(code[i, k])
                 np_ = _clip16(p + lv[k])
                 ni = _clipidx(i + int(INDEX_TABLE[c & 7]))

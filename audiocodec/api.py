@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import bitstream as bs
-from .codec import Decoder, Encoder
+from .codec import MAX_GAP_CONCEAL, Decoder, Encoder
 from .errors import CodecError, FrameError, HeaderError, InputError, StreamError, UnsupportedError
 
 BLOCK = 65536  # frames read per step when streaming files
@@ -92,16 +92,36 @@ def iter_decode(data: bytes | memoryview, report: DecodeReport | None = None
         yield y
         if dec.ended:
             break
-    tail = dec.finish()
-    if tail.shape[0]:
+    if not dec.ended:
         rep.truncated = True
-        rep.samples += tail.shape[0]
-        yield tail
+        yield from _conceal_tail(dec, header, rep)
     rep.frames = dec.frames_decoded
     rep.concealed = dec.frames_concealed
     rep.rejected = dec.frames_rejected
-    if not dec.ended and header.total_samples == bs.UNKNOWN_LENGTH:
-        rep.truncated = True
+
+
+def _conceal_tail(dec: Decoder, header: bs.StreamHeader, rep: DecodeReport
+                  ) -> Iterator[NDArray[np.float32]]:
+    """Conceal a lost MDCT tail, at most MAX_GAP_CONCEAL + 1 frames.
+
+    Used instead of ``Decoder.finish()``, which conceals up to the header's
+    ``total_samples`` whatever it says: a damaged or hostile header claiming
+    2**64-2 samples made a truncated stream loop and allocate without bound.
+    Beyond the bound the tail is reported missing, not synthesised.
+    """
+    total = header.total_samples
+    if header.mode != bs.MODE_MDCT or total == bs.UNKNOWN_LENGTH:
+        return
+    n = header.frame_size
+    for _ in range(MAX_GAP_CONCEAL + 1):
+        if rep.samples >= total:
+            return
+        y = dec.decode(None)
+        rep.samples += y.shape[0]
+        yield y
+    if rep.samples < total:
+        rep.notes.append(f"stream ends {total - rep.samples} samples early "
+                         f"(more than {MAX_GAP_CONCEAL} frames of {n}); tail not concealed")
 
 
 def decode(data: bytes | memoryview, *, report: DecodeReport | None = None

@@ -273,6 +273,9 @@ class Encoder:
         self._sf = np.zeros((self.channels, nb), dtype=np.int32)
         self._nbc = np.zeros(self.channels, dtype=np.int32)
         self.frame_bits: list[int] = []  # bits per frame, for analysis
+        self._mag = np.zeros((self.channels, n))
+        self._no_dither = np.zeros((self.channels, n))
+        self._dither_rng = np.random.default_rng(int(self.serial or 0))
 
     @property
     def frame_size(self) -> int:
@@ -427,37 +430,33 @@ class Encoder:
         sf = self._sf[:, :nb]
         q = self._qbuf
         rs = self._rate
+        mag = self._mag
+        quant.magnitudes(coefs, law, mag)
+        dither = self._dither_for_frame(law)
         if self.quality is not None:
             g = int(round(self._q.quality_to_g(self.quality)))
             quant.make_sf(offsets, g, nb, fixed, sf)
-            quant.quantize(coefs, sf, edges, nb, law, q)
+            quant.quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
             nbytes = self._payload(q, sf, edges, nb, plan)
+            self.frame_bits.append(8 * (nbytes + len(head) + bs.FRAME_HEADER_SIZE))
             return head + self._buf[:nbytes].tobytes()
         per_frame = self._frame_budget()
         max_res = 6 * per_frame
         budget = per_frame + plan.demand * rs.reservoir
         budget = max(8.0, budget - 8 * len(head) + 8)
         # binary search on g with the estimator, corrected by the tracked ratio
-        lo, hi = 0, quant.SF_MAX
-        best = hi
         target = budget / max(0.5, rs.ratio)
-        while lo <= hi:
-            mid = (lo + hi) // 2
-            quant.make_sf(offsets, mid, nb, fixed, sf)
-            quant.quantize(coefs, sf, edges, nb, law, q)
-            est = quant.estimate_bits(q, sf, edges, nb)
-            if est <= target:
-                best = mid
-                hi = mid - 1
-            else:
-                lo = mid + 1
-        g = best
+        g = quant.search_g(coefs, mag, dither, offsets, fixed, edges, nb, law, target, rs.last_g, sf, q)
+        if self._q.refine(plan, sf, edges):
+            offsets = plan.offsets
+            g = quant.search_g(coefs, mag, dither, offsets, fixed, edges, nb, law, target, g, sf, q)
         hard_cap = per_frame + max(0.0, rs.reservoir)
         nbytes = 0
         est = 0.0
-        for _ in range(quant.SF_MAX + 1):
-            quant.make_sf(offsets, g, nb, fixed, sf)
-            quant.quantize(coefs, sf, edges, nb, law, q)
+        for i in range(quant.SF_MAX + 1):
+            if i:
+                quant.make_sf(offsets, g, nb, fixed, sf)
+                quant.quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
             est = quant.estimate_bits(q, sf, edges, nb)
             nbytes = self._payload(q, sf, edges, nb, plan)
             if (8 * nbytes <= max(hard_cap, 64) and est < 1e29) or g >= quant.SF_MAX:
@@ -470,6 +469,13 @@ class Encoder:
         rs.last_g = g
         self.frame_bits.append(used + 8 * bs.FRAME_HEADER_SIZE)
         return head + self._buf[:nbytes].tobytes()
+
+    def _dither_for_frame(self, law: int) -> NDArray[np.float64]:
+        """TPDF dither in step units (sum of two uniform +-1/2) for the uniform law, else zeros."""
+        if not self.dither or law != quant.LAW_UNIFORM:
+            return self._no_dither
+        shape = self._no_dither.shape
+        return self._dither_rng.random(shape) - self._dither_rng.random(shape)
 
     def _payload(self, q: NDArray[np.int32], sf: NDArray[np.int32], edges: NDArray[np.int32], nb: int,
                  plan: Any) -> int:
@@ -549,6 +555,7 @@ class Decoder:
         self.frames_decoded = 0
         self.frames_concealed = 0
         self.frames_rejected = 0
+        self.last_error: str | None = None
         self.ended = False
         self._expect_seq: int | None = None
         self._emitted = 0  # samples produced (after dropping the delay)
@@ -607,13 +614,14 @@ class Decoder:
         self._expect_seq = (seq + 1) & 0xFF
         try:
             y = self._decode_payload(bytes(payload))
-        except StreamError:
+            self.frames_decoded += 1
+        except StreamError as e:
+            # the container's CRC passed, so the frame is not damaged in transit but does not
+            # decode (a crafted stream): conceal it like a loss and keep the timeline
             self.frames_rejected += 1
+            self.last_error = f"frame {seq}: {e}"
             y = self._conceal()
-            pieces.append(self._finish(y))
-            raise FrameError(f"frame {seq}: damaged payload, concealed") from None
         pieces.append(self._finish(y))
-        self.frames_decoded += 1
         if len(pieces) == 1:
             return pieces[0]
         return np.concatenate(pieces)

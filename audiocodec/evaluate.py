@@ -740,7 +740,7 @@ def build_report(results: list[dict[str, Any]], items: Sequence[Item], bitrates:
                         f"--modes {args.modes} --peers {args.peers}"
                         f"{' --dither' if args.dither else ''}`. "
                         f"audiocodec {__version__} (codec source hash {codec_hash()}), "
-                        f"{peers.ffmpeg_version()}, Python {platform.python_version()}, "
+                        f"{peers.ffmpeg_version_short()}, Python {platform.python_version()}, "
                         f"{time.strftime('%Y-%m-%d %H:%M')}."))
     if note:
         blocks.append(("p", note))

@@ -46,7 +46,7 @@ import os
 import struct
 from collections.abc import Iterator
 from types import TracebackType
-from typing import IO, BinaryIO
+from typing import IO, BinaryIO, cast
 
 import numpy as np
 
@@ -88,7 +88,8 @@ def default_block_samples(channels: int) -> int:
 def _open(path_or_file: PathOrFile, mode: str) -> tuple[BinaryIO, bool]:
     if isinstance(path_or_file, str | os.PathLike):
         try:
-            return open(path_or_file, mode), True  # noqa: SIM115 - closed by owner
+            f = cast(BinaryIO, open(path_or_file, mode))  # noqa: SIM115 - closed by owner
+            return f, True
         except OSError as exc:
             raise InputError(f"cannot open {os.fspath(path_or_file)!r}: {exc}") from None
     return path_or_file, False  # type: ignore[return-value]
@@ -372,6 +373,8 @@ class ImaWavReader:
                 break
             cid, size = ck[:4], struct.unpack("<I", ck[4:])[0]
             if cid == b"fmt ":
+                if size > 4096:
+                    raise HeaderError(f"fmt chunk of {size} bytes; expected at most 4096")
                 body = _read_exact(f, size)
                 if len(body) < size:
                     raise HeaderError("fmt chunk is truncated")
@@ -379,11 +382,10 @@ class ImaWavReader:
                 if size & 1:
                     _skip(f, 1, seekable)
             elif cid == b"fact" and size >= 4:
-                body = _read_exact(f, size)
-                if len(body) >= 4:
-                    fact = struct.unpack("<I", body[:4])[0]
-                if size & 1:
-                    _skip(f, 1, seekable)
+                body = _read_exact(f, 4)
+                if len(body) == 4:
+                    fact = struct.unpack("<I", body)[0]
+                _skip(f, size - 4 + (size & 1), seekable)
             elif cid == b"data":
                 if fmt is None:
                     raise HeaderError("data chunk comes before the fmt chunk")

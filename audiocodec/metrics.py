@@ -281,12 +281,13 @@ def find_attacks(ref: Any, rate: int, *, rise_db: float = 15.0, floor_db: float 
         before = (csum[j] - csum[j - win]) / win
         if (e[j] > before * 10 ** (rise_db / 10) and e[j] > top * 10 ** (floor_db / 10)
                 and j - last >= gap):
-            # refine to the first sample above 4x the preceding RMS
-            seg = np.abs(x[j * hop - hop : j * hop + hop])
-            above = np.nonzero(seg > 4.0 * math.sqrt(before))[0]
-            s = j * hop - hop + (int(above[0]) if above.size else hop)
+            # the attack is where the loud part starts: the first sample reaching 30% of the
+            # peak of the next 10 ms (a soft precursor is signal, not the attack)
+            start = j * hop - hop
+            seg = np.abs(x[start : start + 11 * hop])
+            s = start + int(np.argmax(seg >= 0.3 * float(seg.max())))
             out.append(s)
-            last = j
+            last = j + 10
     return np.asarray(out, dtype=np.intp)
 
 
@@ -340,12 +341,13 @@ def measure(ref: Any, deg: Any, rate: int, *, use_visqol: bool = True, speech: b
     out["identical"] = int(not math.isfinite(s))
     out["segsnr"] = segmental_snr_db(r, deg_a, rate)
     res = nmr(r, deg_a, rate)
-    out["nmr"] = res.total_db
-    out["nmr_mean"] = res.mean_db
+    same = not math.isfinite(s)  # no error: NMR and pre-echo are -inf, stored as None
+    out["nmr"] = None if same else res.total_db
+    out["nmr_mean"] = None if same else res.mean_db
     out["nmr_audible"] = res.audible
     pe_db, pe_nsr, n_att = pre_echo(r, deg_a, rate, attacks)
-    out["pre_echo_db"] = pe_db if n_att else None
-    out["pre_echo_nsr"] = pe_nsr if n_att else None
+    out["pre_echo_db"] = pe_db if n_att and not same else None
+    out["pre_echo_nsr"] = pe_nsr if n_att and not same else None
     out["attacks"] = n_att
     out["err_corr"] = error_correlation(r, deg_a)
     out["visqol"] = visqol(r, deg_a, rate) if use_visqol else None

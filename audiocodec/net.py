@@ -90,11 +90,7 @@ _SEQ_MOD = 1 << 32
 
 
 def pack_header(stream_id: int, next_seq: int, header: bytes) -> bytes:
-    return (
-        _PREFIX.pack(MAGIC, VERSION, TYPE_HEADER, stream_id)
-        + _SEQ.pack(next_seq % _SEQ_MOD)
-        + header
-    )
+    return _PREFIX.pack(MAGIC, VERSION, TYPE_HEADER, stream_id) + _SEQ.pack(next_seq % _SEQ_MOD) + header
 
 
 def pack_data(stream_id: int, seq: int, packet: bytes) -> bytes:
@@ -118,8 +114,7 @@ def parse_datagram(data: bytes) -> Datagram:
     """Split one datagram into its fields; raise StreamError if it is not ours."""
     if len(data) < PREFIX_SIZE + _SEQ.size:
         raise StreamError(
-            f"datagram of {len(data)} bytes is shorter than the {PREFIX_SIZE + _SEQ.size}-byte "
-            "minimum"
+            f"datagram of {len(data)} bytes is shorter than the {PREFIX_SIZE + _SEQ.size}-byte minimum"
         )
     magic, version, kind, stream_id = _PREFIX.unpack_from(data)
     if magic != MAGIC:
@@ -671,9 +666,7 @@ def receive_to_file(
         fmt = path.rsplit(".", 1)[-1].upper() if "." in path else "WAV"
         subtype = "FLOAT" if sf.check_format(fmt, "FLOAT") else None
         try:
-            out.append(
-                sf.SoundFile(path, "w", rx.stats.sample_rate, rx.stats.channels, subtype=subtype)
-            )
+            out.append(sf.SoundFile(path, "w", rx.stats.sample_rate, rx.stats.channels, subtype=subtype))
         except (RuntimeError, TypeError, ValueError) as exc:
             raise InputError(f"cannot write {path!r}: {exc}") from exc
 
@@ -709,9 +702,7 @@ def _probability(text: str) -> float:
 def add_send_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``audiocodec send IN --to HOST:PORT``."""
     p.add_argument("input", metavar="IN", help="audio file to stream")
-    p.add_argument(
-        "--to", required=True, type=_host_port, metavar="HOST:PORT", help="receiver address"
-    )
+    p.add_argument("--to", required=True, type=_host_port, metavar="HOST:PORT", help="receiver address")
     p.add_argument("--mode", choices=("mdct", "adpcm"), default="mdct")
     p.add_argument("--bitrate", type=int, default=64000, help="bit/s (default: %(default)s)")
     p.add_argument("--low-delay", action="store_true", help="low-delay MDCT framing")

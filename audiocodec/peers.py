@@ -55,6 +55,12 @@ def ffmpeg_version() -> str:
 
 
 @lru_cache(maxsize=1)
+def ffmpeg_version_short() -> str:
+    """``ffmpeg version X`` without the copyright tail, for reports."""
+    return ffmpeg_version().split(" Copyright")[0]
+
+
+@lru_cache(maxsize=1)
 def _encoders() -> frozenset[str]:
     exe = ffmpeg_path()
     if exe is None:
@@ -119,13 +125,14 @@ def encode_cmd(name: str, src: Path, dst: Path, bitrate: int | None) -> list[str
     return cmd + [str(dst)]
 
 
-def decode_cmd(src: Path, dst: Path, rate: int, channels: int) -> list[str]:
-    """ffmpeg command decoding ``src`` to a float WAV at ``rate``/``channels``."""
+def decode_cmd(src: Path, dst: Path, rate: int, channels: int, pcm: str = "pcm_f32le"
+               ) -> list[str]:
+    """ffmpeg command decoding ``src`` to a WAV (``pcm`` codec) at ``rate``/``channels``."""
     exe = ffmpeg_path()
     if exe is None:
         raise PeerUnavailable(missing_note(["mp3"]) or "ffmpeg")
     return [exe, "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", str(src),
-            "-ac", str(channels), "-ar", str(rate), "-c:a", "pcm_f32le", str(dst)]
+            "-ac", str(channels), "-ar", str(rate), "-c:a", pcm, str(dst)]
 
 
 def run_peer(name: str, src: Path, bitrate: int | None, workdir: Path, *, rate: int,

@@ -61,6 +61,53 @@ def quantize(
 
 
 @njit(cache=True)
+def magnitudes(coefs: NDArray[np.float64], law: int, mag: NDArray[np.float64]) -> None:
+    """``|x| ** 0.75`` (power law) or ``|x|``, computed once per frame for the rate loop."""
+    for c in range(coefs.shape[0]):
+        for k in range(coefs.shape[1]):
+            a = abs(coefs[c, k])
+            mag[c, k] = np.sqrt(a * np.sqrt(a)) if law == LAW_POWER else a  # a**0.75, cheaper
+
+
+@njit(cache=True, inline="always")
+def _quantize_mag(
+    coefs: NDArray[np.float64], mag: NDArray[np.float64], dither: NDArray[np.float64],
+    sf: NDArray[np.int32], edges: NDArray[np.int32], nb: int, law: int, q: NDArray[np.int32],
+) -> None:
+    expo = 0.75 if law == LAW_POWER else 1.0
+    rnd = POWER_ROUND if law == LAW_POWER else 0.5
+    for c in range(coefs.shape[0]):
+        for b in range(nb):
+            inv = 2.0 ** (-(sf[c, b] - SF_BIAS) * 0.25 * expo)
+            for k in range(edges[b], edges[b + 1]):
+                x = coefs[c, k]
+                a = mag[c, k] * inv
+                if law != LAW_POWER:
+                    # (TPDF dither, in step units, is zero unless the encoder asks for it)
+                    a = abs(x * inv + dither[c, k])
+                    x = x * inv + dither[c, k]
+                a += rnd
+                v = int(a) if a < QMAX else QMAX + 1
+                q[c, k] = -v if x < 0 else v
+        for k in range(edges[nb], coefs.shape[1]):
+            q[c, k] = 0
+
+
+@njit(cache=True)
+def quantize_mag(
+    coefs: NDArray[np.float64], mag: NDArray[np.float64], dither: NDArray[np.float64],
+    sf: NDArray[np.int32], edges: NDArray[np.int32], nb: int, law: int, q: NDArray[np.int32],
+) -> None:
+    """Fast :func:`quantize` from precomputed :func:`magnitudes` (same result up to rounding
+    of the power law), with optional dither (``dither`` in step units, uniform law only)."""
+    _quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
+
+
+# |q| ** (4/3) for every magnitude the format allows (decoder table)
+POW43 = np.arange(QMAX + 2, dtype=np.float64) ** (4.0 / 3.0)
+
+
+@njit(cache=True)
 def dequantize(
     q: NDArray[np.int32], sf: NDArray[np.int32], edges: NDArray[np.int32], nb: int, law: int,
     out: NDArray[np.float64],
@@ -72,9 +119,10 @@ def dequantize(
             step = _step(sf[c, b])
             for k in range(edges[b], edges[b + 1]):
                 v = q[c, k]
-                a = float(abs(v))
-                if law == LAW_POWER:
-                    a = a ** (4.0 / 3.0)
+                m = abs(v)
+                if m > QMAX + 1:
+                    m = QMAX + 1
+                a = POW43[m] if law == LAW_POWER else float(m)
                 out[c, k] = -a * step if v < 0 else a * step
         for k in range(edges[nb], q.shape[1]):
             out[c, k] = 0.0
@@ -188,3 +236,43 @@ def make_sf(offsets: NDArray[np.int32], g: int, nb: int, fixed: NDArray[np.int32
 def step_of(sf: NDArray[np.integer] | int) -> NDArray[np.float64]:
     """Step size for scale-factor index/indices (vectorised, for analysis and plots)."""
     return np.asarray(2.0 ** ((np.asarray(sf, dtype=np.float64) - SF_BIAS) / 4.0))
+
+
+@njit(cache=True)
+def search_g(
+    coefs: NDArray[np.float64], mag: NDArray[np.float64], dither: NDArray[np.float64],
+    offsets: NDArray[np.int32], fixed: NDArray[np.int32], edges: NDArray[np.int32], nb: int,
+    law: int, target: float, guess: int, sf: NDArray[np.int32], q: NDArray[np.int32],
+) -> int:
+    """Smallest global index ``g`` whose estimated payload fits ``target`` bits.
+
+    Binary search, first within 16 of ``guess`` (usually the previous frame's
+    ``g``), widened to the whole 0..SF_MAX range when the answer lies outside.
+    Leaves ``sf`` and ``q`` for the returned ``g``.
+    """
+    lo = max(0, guess - 16)
+    hi = min(SF_MAX, guess + 16)
+    make_sf(offsets, hi, nb, fixed, sf)
+    _quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
+    if estimate_bits(q, sf, edges, nb) > target:
+        lo = hi + 1
+        hi = SF_MAX
+    elif lo > 0:
+        make_sf(offsets, lo, nb, fixed, sf)
+        _quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
+        if estimate_bits(q, sf, edges, nb) <= target:
+            hi = lo
+            lo = 0
+    best = SF_MAX
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        make_sf(offsets, mid, nb, fixed, sf)
+        _quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
+        if estimate_bits(q, sf, edges, nb) <= target:
+            best = mid
+            hi = mid - 1
+        else:
+            lo = mid + 1
+    make_sf(offsets, best, nb, fixed, sf)
+    _quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
+    return best

@@ -172,6 +172,34 @@ def test_reader_blocks(tmp_path: Path) -> None:
         next(ImaWavReader(p).blocks(0))
 
 
+class _Pipe(io.RawIOBase):
+    """A non-seekable byte stream, like stdin."""
+
+    def __init__(self, data: bytes) -> None:
+        self._b = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: bytearray) -> int:  # type: ignore[override]
+        chunk = self._b.read(min(len(buf), 1000))  # short reads, as pipes give
+        buf[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def test_reader_on_a_pipe_and_is_ima_wav_on_a_file_object(tmp_path: Path) -> None:
+    p = tmp_path / "p.wav"
+    write_ima_wav(p, signal(13, 5000, 2), 48000, encoder="greedy")
+    whole, _ = read_ima_wav(p)
+    got, sr = read_ima_wav(io.BufferedReader(_Pipe(p.read_bytes())))  # type: ignore[type-var]
+    assert sr == 48000 and np.array_equal(got, whole)
+    f = io.BytesIO(p.read_bytes())
+    f.seek(3)
+    assert is_ima_wav(f) is False and f.tell() == 3
+    f.seek(0)
+    assert is_ima_wav(f) and f.tell() == 0
+
+
 def test_reader_handles_extra_chunks_odd_sizes_and_truncation(tmp_path: Path) -> None:
     pcm = signal(5, 3000, 1)
     p = tmp_path / "c.wav"

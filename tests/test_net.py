@@ -42,9 +42,7 @@ SERIAL = 0x5EED
 
 def _encode(x: np.ndarray, mode: str, low_delay: bool) -> tuple[bytes, list[bytes], int]:
     """Packets exactly as send_file makes them (4096-frame reads, then flush)."""
-    enc = audiocodec.Encoder(
-        RATE, x.shape[1], bitrate=64000, mode=mode, low_delay=low_delay, serial=SERIAL
-    )
+    enc = audiocodec.Encoder(RATE, x.shape[1], bitrate=64000, mode=mode, low_delay=low_delay, serial=SERIAL)
     packets: list[bytes] = []
     for start in range(0, len(x), 4096):
         packets += enc.encode(x[start : start + 4096])

@@ -1,0 +1,150 @@
+"""Benchmark ``audiocodec live`` under a JACK dummy server at several periods.
+
+For each period (default 512 and 256) this starts its own ``jackd`` (dummy
+backend, 48 kHz, no real-time priority), runs the live app with a seeded
+synthetic ``--input-file`` for ``--seconds`` in each mode, and prints xruns
+(counted by a JACK client), callback load mean/p99 (share of the block period),
+the end-to-end latency the app reports, and the bitrate. The server is
+stopped by its pid. Needs jackd2, libportaudio2, sounddevice and JACK-Client.
+
+    python bench/bench_live.py [--periods 512 256] [--modes mdct adpcm bypass] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+RATE = 48000
+
+
+def _signal(seconds: float) -> np.ndarray:
+    rng = np.random.default_rng(1)
+    t = np.arange(int(seconds * RATE)) / RATE
+    tone = 0.3 * np.sin(2 * np.pi * 440 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 0.5 * t))
+    x = np.stack([tone, np.roll(tone, 100)], axis=1) + 0.03 * rng.standard_normal((len(t), 2))
+    return x.astype(np.float32)
+
+
+def _start_jack(name: str, period: int) -> subprocess.Popen:
+    env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1", JACK_NO_START_SERVER="1")
+    proc = subprocess.Popen(
+        [
+            "jackd",
+            "-n",
+            name,
+            "--no-realtime",
+            "-d",
+            "dummy",
+            "-r",
+            str(RATE),
+            "-p",
+            str(period),
+            "-C",
+            "2",
+            "-P",
+            "2",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    ok = (
+        subprocess.run(["jack_wait", "-s", name, "-w", "-t", "10"], env=env, capture_output=True).returncode
+        == 0
+    )
+    if not ok:
+        proc.kill()
+        proc.wait()
+        raise SystemExit(f"jackd -n {name} did not start")
+    return proc
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--periods", type=int, nargs="+", default=[512, 256])
+    parser.add_argument("--modes", nargs="+", default=["mdct", "adpcm", "bypass"])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "signal.wav"
+        sf.write(src, _signal(5.0), RATE, subtype="FLOAT")
+        for period in args.periods:
+            name = f"audiocodec-bench-{os.getpid()}-{period}"
+            server = _start_jack(name, period)
+            try:
+                env = dict(
+                    os.environ, JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1", PYTHONPATH=str(ROOT)
+                )
+                for mode in args.modes:
+                    summary_path = Path(tmp) / f"{mode}-{period}.json"
+                    codec = ["--bypass"] if mode == "bypass" else ["--mode", mode]
+                    proc = subprocess.run(
+                        [
+                            sys.executable,
+                            "-m",
+                            "app.live",
+                            "--hostapi",
+                            "JACK",
+                            *codec,
+                            "--blocksize",
+                            str(period),
+                            "--input-file",
+                            str(src),
+                            "--loop",
+                            "--duration",
+                            str(args.seconds),
+                            "--summary-json",
+                            str(summary_path),
+                            "-q",
+                        ],
+                        cwd=ROOT,
+                        env=env,
+                        capture_output=True,
+                        text=True,
+                    )
+                    if proc.returncode != 0:
+                        print(f"{mode} @ {period}: failed: {proc.stderr.strip()}", file=sys.stderr)
+                        continue
+                    s = json.loads(summary_path.read_text())
+                    rows.append((period, mode, s))
+                    time.sleep(0.5)
+            finally:
+                _stop(server)
+
+    print(
+        f"{'period':>6} {'mode':>6} {'xruns':>5} {'load mean':>9} {'load p99':>8} "
+        f"{'latency ms':>10} {'codec delay':>11} {'kbit/s':>8} {'callbacks':>9}"
+    )
+    for period, mode, s in rows:
+        print(
+            f"{period:>6} {mode:>6} {s['xruns']:>5} {100 * s['callback_load_mean']:>8.1f}% "
+            f"{100 * s['callback_load_p99']:>7.1f}% {s['latency_ms']:>10.2f} "
+            f"{s['codec_delay_samples']:>11} {s['bitrate_kbps']:>8.1f} {s['callbacks']:>9}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

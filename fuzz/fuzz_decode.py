@@ -1,0 +1,236 @@
+"""Atheris fuzz target over every decoder entry point (issue 7).
+
+The first input byte picks the entry point (``data[0] % 8``), the rest is fed
+to it; ``fuzz/make_seeds.py`` writes valid streams of every mode, prefixed
+with their selector byte, into ``fuzz/seeds/``:
+
+    0  audiocodec.decode(bytes)                  whole stream, with recovery
+    1  Decoder(header).decode(packet)            packet by packet, losses too
+    2  bitstream.StreamHeader.unpack(bytes)      header parser
+    3  bitstream.scan_frames(serial, bytes)      container resync scanner
+    4  adpcm.decode_packet(body, channels, n)    ADPCM packet parser
+    5  imawav.ImaWavReader(file).read()          IMA ADPCM WAV reader
+    6  like 0, 7  like 1, after rewriting every CRC (:func:`fix_crcs`), so that
+       mutations get past the CRCs into the payload decoders
+
+A finding is any exception that is not a :class:`CodecError`, a broken invariant
+(``AssertionError``), or an input that runs past libFuzzer's ``-timeout``.
+:func:`one_input` is also imported by ``tests/test_fuzz.py`` to replay
+``tests/corpus/`` without atheris. How to run: ``fuzz/README.md``.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+from audiocodec import adpcm, api, codec, imawav  # noqa: E402
+from audiocodec import bitstream as bs  # noqa: E402
+from audiocodec.errors import CodecError  # noqa: E402
+
+# A decode may emit at most this many samples per input byte (plus one
+# concealed tail): MDCT frames are >= 8 bytes and emit <= (MAX_GAP_CONCEAL + 1)
+# hops of <= 2048 samples; this catches output that grows with a header claim.
+MAX_SAMPLES_PER_BYTE = 33 * 2048 // 8 + 1
+TAIL_SAMPLES = 34 * 2048
+
+
+def _check_pcm(y: np.ndarray, channels: int) -> None:
+    assert y.dtype == np.float32, y.dtype
+    assert y.ndim == 2 and y.shape[1] == channels, y.shape
+
+
+def fuzz_decode(data: bytes) -> None:
+    rep = api.DecodeReport()
+    try:
+        y, rate = api.decode(data, report=rep)
+    except CodecError:
+        return
+    _check_pcm(y, rep.channels)
+    assert bs.MIN_RATE <= rate <= bs.MAX_RATE
+    assert y.shape[0] <= MAX_SAMPLES_PER_BYTE * len(data) + TAIL_SAMPLES, (y.shape, len(data))
+    assert rep.skipped_bytes <= len(data)
+
+
+def _split_packets(rest: bytes) -> list[bytes | None]:
+    """Cut at the lengths the frames claim (without checking them); b"\\0\\0" = a lost packet."""
+    out: list[bytes | None] = []
+    pos = 0
+    while pos < len(rest):
+        if rest[pos : pos + 2] == b"\0\0":
+            out.append(None)
+            pos += 2
+            continue
+        n = struct.unpack_from("<H", rest, pos + 2)[0] if pos + 4 <= len(rest) else 0
+        end = min(len(rest), pos + max(1, bs.FRAME_HEADER_SIZE + n))
+        out.append(rest[pos:end])
+        pos = end
+    return out
+
+
+def fuzz_packets(data: bytes) -> None:
+    try:
+        dec = codec.Decoder(data[: bs.HEADER_SIZE])
+    except CodecError:
+        return
+    for pkt in _split_packets(data[bs.HEADER_SIZE :]):
+        try:
+            y = dec.decode(pkt)
+        except CodecError:
+            continue
+        _check_pcm(y, dec.channels)
+        assert y.shape[0] <= (codec.MAX_GAP_CONCEAL + 1) * dec.frame_size, y.shape
+    # Decoder.finish() conceals up to the header's total_samples without a bound
+    # (see test_reliability.test_decoder_finish_is_bounded); only call it when
+    # that stays small, so the fuzzer keeps looking for other bugs.
+    total = dec.header.total_samples
+    if total != bs.UNKNOWN_LENGTH and total <= 64 * 2048:
+        _check_pcm(dec.finish(), dec.channels)
+
+
+def fuzz_header(data: bytes) -> None:
+    try:
+        h = bs.StreamHeader.unpack(data)
+    except CodecError:
+        return
+    assert bs.StreamHeader.unpack(h.pack()) == h
+
+
+def fuzz_scan(data: bytes) -> None:
+    serial = struct.unpack("<I", data[:4])[0] if len(data) >= 4 else 0
+    # the seed streams' serials, so the scanner also sees frames that pass their CRC
+    if len(data) >= bs.HEADER_SIZE and data[:3] == bs.MAGIC:
+        serial = struct.unpack_from("<I", data, 32)[0]
+    last = bs.HEADER_SIZE if len(data) >= bs.HEADER_SIZE else 0
+    covered = 0
+    for off, seq, payload, skipped in bs.scan_frames(serial, data, last):
+        assert off >= last and 0 <= skipped <= len(data)
+        covered += skipped
+        if seq < 0:
+            assert off == len(data) and len(payload) == 0
+            break
+        assert 0 <= seq <= 255 and 1 <= len(payload) <= bs.MAX_PAYLOAD
+        covered += bs.FRAME_HEADER_SIZE + len(payload)
+        last = off + bs.FRAME_HEADER_SIZE + len(payload)
+    assert covered <= len(data)
+
+
+def fuzz_adpcm_packet(data: bytes) -> None:
+    if len(data) < 3:
+        return
+    ch = (data[0] & 1) + 1
+    n = struct.unpack_from("<H", data, 1)[0]
+    try:
+        y = adpcm.decode_packet(data[3:], ch, n)
+    except CodecError:
+        return
+    assert y.shape == (n, ch) and y.dtype == np.float32
+    assert np.all(np.abs(y) <= 1.0)
+
+
+def fuzz_imawav(data: bytes) -> None:
+    try:
+        with imawav.ImaWavReader(io.BytesIO(data)) as r:
+            y = r.read()
+    except CodecError:
+        return
+    assert y.ndim == 2 and y.shape[0] <= 2 * len(data) + 1
+
+
+def fix_crcs(data: bytes) -> bytes:
+    """Rewrite the header CRC and every frame CRC so mutations reach the payload decoders.
+
+    Frames are found the naive way (sync word, then the claimed length); the
+    frame CRC is seeded with the serial at header bytes 32..35.
+    """
+    if len(data) < bs.HEADER_SIZE:
+        return data
+    out = bytearray(data)
+    out[38:40] = struct.pack("<H", bs.crc16(bytes(out[:38])))
+    serial = struct.unpack_from("<I", out, 32)[0]
+    pos = bs.HEADER_SIZE
+    while pos + bs.FRAME_HEADER_SIZE < len(out):
+        n, seq = struct.unpack_from("<HB", out, pos + 2)
+        stop = pos + bs.FRAME_HEADER_SIZE + n
+        if out[pos : pos + 2] != bs.SYNC or n == 0 or stop > len(out):
+            pos += 1
+            continue
+        payload = bytes(out[pos + bs.FRAME_HEADER_SIZE : stop])
+        crc = bs.crc16(payload, bs.crc16(struct.pack("<IHB", serial, n, seq)))
+        struct.pack_into("<H", out, pos + 5, crc)
+        pos = stop
+    return bytes(out)
+
+
+def fuzz_decode_fixed(data: bytes) -> None:
+    fuzz_decode(fix_crcs(data))
+
+
+def fuzz_packets_fixed(data: bytes) -> None:
+    fuzz_packets(fix_crcs(data))
+
+
+TARGETS: list[Callable[[bytes], None]] = [
+    fuzz_decode, fuzz_packets, fuzz_header, fuzz_scan, fuzz_adpcm_packet, fuzz_imawav,
+    fuzz_decode_fixed, fuzz_packets_fixed,
+]
+
+
+def one_input(data: bytes) -> None:
+    """The fuzz target: route ``data[1:]`` to the entry point ``data[0]`` selects."""
+    if not data:
+        return
+    TARGETS[data[0] % len(TARGETS)](bytes(data[1:]))
+
+
+def _instrument(atheris: Any) -> None:
+    """Coverage for the pure-Python code only: instrumenting a function that numba
+    compiles breaks its compilation (atheris' tracer is not a numba type), and
+    ``atheris.instrument_all()`` would also spend minutes on numpy and scipy."""
+    import types
+
+    from audiocodec import entropy, quant, quantizers
+
+    seen: set[int] = set()
+
+    def visit(obj: Any) -> None:
+        if isinstance(obj, types.FunctionType) and id(obj) not in seen:
+            seen.add(id(obj))
+            atheris.instrument_func(obj)
+        elif isinstance(obj, type) and obj.__module__.startswith("audiocodec"):
+            for v in vars(obj).values():
+                visit(getattr(v, "__func__", v))
+                if isinstance(v, property):
+                    for f in (v.fget, v.fset):
+                        visit(f)
+
+    for mod in (api, bs, codec, adpcm, imawav, entropy, quant, quantizers):
+        for v in vars(mod).values():
+            if getattr(v, "__module__", "") == mod.__name__:
+                visit(v)
+
+
+def main() -> None:
+    import atheris
+
+    _instrument(atheris)
+    # warm the numba kernels once so the first inputs are not "slow units"
+    for seed in sorted((Path(__file__).parent / "seeds").glob("*.bin")):
+        one_input(seed.read_bytes())
+    atheris.Setup(sys.argv, one_input)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
