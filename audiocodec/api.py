@@ -157,6 +157,9 @@ def atomic_output(path: str | os.PathLike[str], force: bool = False) -> Iterator
         raise InputError(f"output directory {parent} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=parent)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the output gets the usual permissions
     try:
         yield tmp
         os.replace(tmp, out)

@@ -1,13 +1,15 @@
 """Command line: ``audiocodec encode|decode|info|demo|live|send|receive|eval|bench``.
 
 Exit codes: 0 success; 1 decoded, but the input was damaged (frames concealed
-or bytes skipped); 2 bad input, unreadable file or bad option; 130 interrupted.
+or bytes skipped); 2 bad input, unreadable file or bad option; 130 interrupted
+(SIGINT or SIGTERM; the partial output is removed).
 Errors are one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -169,7 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(e)
     e.set_defaults(func=cmd_encode)
 
-    d = sub.add_parser("decode", help="decode .aqc or IMA ADPCM .wav to .wav/.flac")
+    d = sub.add_parser("decode", help="decode .aqc or IMA ADPCM .wav to .wav/.flac",
+                       epilog="exit status: 0 clean; 1 damaged but recovered (frames concealed, "
+                              "bytes skipped or truncated; the output is still written); "
+                              "2 unreadable input or bad option; 130 interrupted")
     d.add_argument("input", type=Path)
     d.add_argument("output", type=Path)
     _add_common(d)
@@ -199,28 +204,37 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+_REQUESTED: list[str] = []  # the subcommand named on this command line (set by main)
+
+
 def _add_optional(sub: Any, name: str, module: str, add: str, run: str, help_: str) -> None:
+    """Register a subcommand whose module is imported only when it is the one being run,
+    so ``audiocodec --help`` does not pay for numpy, sounddevice or matplotlib."""
+    import importlib
     import importlib.util
 
-    if importlib.util.find_spec(module.split(".")[0]) is None:
-        return
     try:
         if importlib.util.find_spec(module) is None:
             return
     except ModuleNotFoundError:
         return
     p = sub.add_parser(name, help=help_)
+    if name not in _REQUESTED:
+        return
     mod = importlib.import_module(module)
     getattr(mod, add)(p)
     p.set_defaults(func=getattr(mod, run))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _REQUESTED[:] = [a for a in argv if not a.startswith("-")][:1]
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_ERROR
+    old_term = _trap_sigterm()
     try:
         return int(args.func(args) or 0)
     except CodecError as e:
@@ -236,6 +250,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError:
         print(f"{PROG}: error: out of memory", file=sys.stderr)
         return EXIT_ERROR
+    finally:
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+
+
+def _raise_interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _trap_sigterm() -> Any:
+    """Turn SIGTERM into KeyboardInterrupt so a killed encode removes its temp file
+    (the default action ends the process without unwinding, leaving ``.NAME.*.part``)."""
+    try:
+        return signal.signal(signal.SIGTERM, _raise_interrupt)
+    except ValueError:  # not the main thread (main() called from a worker): leave it
+        return None
 
 
 if __name__ == "__main__":  # pragma: no cover

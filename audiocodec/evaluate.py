@@ -62,7 +62,7 @@ LABELS = {
 METHOD_ORDER = list(LABELS)
 CODEC_SOURCES = ("codec.py", "quantizers.py", "quant.py", "entropy.py", "mdct.py", "bitstream.py",
                  "api.py", "bands.py", "adpcm.py", "errors.py")
-MEASURE_SOURCES = ("metrics.py", "peers.py")
+MEASURE_SOURCES = ("metrics.py",)
 CACHE_VERSION = 1
 
 
@@ -124,6 +124,7 @@ class RunSpec:
     bitrate: int | None  # nominal; None for fixed-rate methods
     use_visqol: bool
     key: str
+    code: str = ""  # hash of the code that made it (codec sources or ffmpeg version)
 
 
 def file_digest(path: Path) -> str:
@@ -188,10 +189,14 @@ def plan_runs(items: Sequence[Item], bitrates: Sequence[int], quantizers: Sequen
     runs: list[RunSpec] = []
 
     def add(item: Item, method: str, br: int | None) -> None:
-        who = fver if method.startswith("peer:") else (chash if method != "identity" else "")
+        if method.startswith("peer:"):
+            who = f"{fver} {peer_mod.encode_options(method[5:], br)}"
+        else:
+            who = chash if method != "identity" else ""
         key = json.dumps([CACHE_VERSION, item.digest, method, br, who, mhash, use_visqol,
                           item.speech])
-        runs.append(RunSpec(item, method, br, use_visqol, hashlib.sha1(key.encode()).hexdigest()))
+        runs.append(RunSpec(item, method, br, use_visqol, hashlib.sha1(key.encode()).hexdigest(),
+                            who if method != "identity" else ""))
 
     for it in items:
         if identity:
@@ -243,7 +248,8 @@ def execute(spec: RunSpec) -> dict[str, Any]:
     it = spec.item
     ref, rate = sf.read(it.path, dtype="float32", always_2d=True)
     out: dict[str, Any] = {"item": it.name, "method": spec.method, "nominal": spec.bitrate,
-                           "seconds": it.seconds, "rate": rate, "channels": it.channels}
+                           "seconds": it.seconds, "rate": rate, "channels": it.channels,
+                           "code": spec.code}
     if spec.method == "identity":
         deg = ref
         out.update(bitrate=16.0 * rate * it.channels, bytes=it.frames * it.channels * 2,
@@ -693,6 +699,10 @@ def run(args: argparse.Namespace) -> int:
     pre_item = _pick(items, args.pre_echo_item, ("castanets",)) if "mdct" in modes else None
     if pre_item is not None and "adaptive" not in quants:
         pre_item = None
+    # import the codec before hashing its sources and forking the workers, so the results and
+    # their cache key describe the same code even while someone edits it
+    from . import adpcm, api, codec, quantizers  # noqa: F401
+
     runs = plan_runs(items, bitrates, quants, modes, peer_list, args.dither, pre_item, use_visqol)
     cache = Cache(out / "cache.json", fresh=args.fresh)
     t0 = time.perf_counter()
@@ -734,12 +744,15 @@ def build_report(results: list[dict[str, Any]], items: Sequence[Item], bitrates:
 
     from . import __version__, peers
 
+    hashes = {str(r.get("code")) for r in results
+              if r.get("code") and not str(r["method"]).startswith(("peer:", "identity"))}
     blocks: list[Block] = [("h", 1, "audiocodec evaluation")]
     blocks.append(("p", f"Command: `audiocodec eval {' '.join(str(p) for p in args.inputs)} "
                         f"--bitrates {args.bitrates} --quantizers {args.quantizers} "
                         f"--modes {args.modes} --peers {args.peers}"
                         f"{' --dither' if args.dither else ''}`. "
-                        f"audiocodec {__version__} (codec source hash {codec_hash()}), "
+                        f"audiocodec {__version__} (codec source hash of the results: "
+                        f"{', '.join(sorted(hashes)) or 'n/a'}; of the figures: {codec_hash()}), "
                         f"{peers.ffmpeg_version_short()}, Python {platform.python_version()}, "
                         f"{time.strftime('%Y-%m-%d %H:%M')}."))
     if note:

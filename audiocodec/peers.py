@@ -112,17 +112,22 @@ def _run(cmd: list[str]) -> float:
     return dt
 
 
+def encode_options(name: str, bitrate: int | None) -> list[str]:
+    """The encoder options of peer ``name`` (they decide its output; part of cache keys)."""
+    codec, ext = PEERS[name]
+    opts = ["-c:a", codec]
+    if name not in FIXED_RATE and bitrate:
+        opts += ["-b:a", str(int(bitrate))]
+    return opts + [f"*{ext}"]
+
+
 def encode_cmd(name: str, src: Path, dst: Path, bitrate: int | None) -> list[str]:
     """The ffmpeg command line that encodes ``src`` with peer ``name``."""
     exe = ffmpeg_path()
     if exe is None or not available(name):
         raise PeerUnavailable(missing_note([name]) or name)
-    codec, _ext = PEERS[name]
-    cmd = [exe, "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", str(src),
-           "-c:a", codec]
-    if name not in FIXED_RATE and bitrate:
-        cmd += ["-b:a", str(int(bitrate))]
-    return cmd + [str(dst)]
+    return [exe, "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i", str(src),
+            *encode_options(name, bitrate)[:-1], str(dst)]
 
 
 def decode_cmd(src: Path, dst: Path, rate: int, channels: int, pcm: str = "pcm_f32le"

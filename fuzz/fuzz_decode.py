@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Atheris fuzz target over every decoder entry point (issue 7).
 
 The first input byte picks the entry point (``data[0] % 8``), the rest is fed
