@@ -42,7 +42,8 @@ A valid stream is a header followed by frames with consecutive ``seq``. A
 decoder resynchronises after damage by scanning for the sync word and
 accepting a frame only when its CRC matches; a ``seq`` gap tells it how many
 frames to conceal. Because the CRC is seeded with the stream serial, a frame
-of another stream is rejected like a damaged one.
+of another stream is rejected like a damaged one. The CRC work spent on false
+sync words is capped in proportion to the input (see :func:`scan_frames`).
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ WINDOW_NAMES = {0: "sine", 1: "kbd"}
 FLAG_BLOCK_SWITCHING = 1
 
 INFO_LAST = 0x80
+CRC_BUDGET_FACTOR = 64  # scan_frames: CRC bytes on rejected candidates per input byte
 
 MIN_RATE, MAX_RATE = 8000, 48000
 
@@ -190,12 +192,20 @@ def scan_frames(serial: int, data: bytes | memoryview, start: int = 0):  # noqa:
     Damaged regions are skipped by searching for the next sync word whose
     frame passes its CRC. The loop advances at least one byte per step, so it
     ends after at most ``len(data)`` steps.
+
+    Each false sync costs a CRC over the length it claims (up to 64 KiB), so
+    bytes made of sync words claiming long frames would cost ``len * 65535``
+    (minutes for one hostile megabyte). The CRC work spent on rejected
+    candidates is therefore capped at ``CRC_BUDGET_FACTOR * len + 1 MiB`` bytes,
+    far above what natural damage needs (a false sync every ~64 KiB); past the
+    cap the rest of the input is counted as skipped.
     """
     mv = memoryview(data)
     raw = bytes(data) if not isinstance(data, bytes) else data
     pos = start
     end = len(mv)
     skipped = 0
+    budget = CRC_BUDGET_FACTOR * max(0, end - start) + (1 << 20)
     while pos + FRAME_HEADER_SIZE < end:
         if raw[pos : pos + 2] != SYNC:
             nxt = raw.find(SYNC, pos + 1)
@@ -208,6 +218,10 @@ def scan_frames(serial: int, data: bytes | memoryview, start: int = 0):  # noqa:
         n, seq, crc = struct.unpack_from("<HBH", mv, pos + 2)
         stop = pos + FRAME_HEADER_SIZE + n
         if n == 0 or stop > end or _frame_crc(serial, n, seq, mv[pos + FRAME_HEADER_SIZE : stop]) != crc:
+            if 0 < n and stop <= end:
+                budget -= n
+                if budget < 0:
+                    break
             pos += 1
             skipped += 1
             continue

@@ -58,11 +58,11 @@ MAX_GAP_CONCEAL = 32  # frames concealed for one seq gap before resync instead
 
 def default_frame_size(sample_rate: int, low_delay: bool) -> tuple[int, int]:
     """(hop N, overlap L) for a rate: 1024/1024 (512 below 32 kHz); low delay
-    uses 5 ms hops with 2.5 ms overlap (240/120 at 48 kHz)."""
+    uses the power of two nearest 5 ms with half-hop overlap (256/128 at 48 kHz:
+    8 ms algorithmic delay; powers of two line up with audio-device periods)."""
     if low_delay:
-        n = int(round(sample_rate * 0.005 / 8)) * 8
-        n = max(64, n)
-        return n, max(8, (n // 2) // 2 * 2)
+        n = max(64, 1 << int(round(np.log2(sample_rate * 0.005))))
+        return n, n // 2
     n = 1024 if sample_rate >= 32000 else 512
     return n, n
 
