@@ -37,12 +37,13 @@ QUANTIZERS = ("adaptive", "uniform", "nonuniform")
 NF_LEVELS = np.arange(8) / 16.0
 NF_MIN_HZ = 3000.0  # bands below this are never noise filled (tonal, easily unmasked)
 ATH_CAP_DB = 15.0  # dB SPL (full-scale sine = 96 dB): the most the threshold in quiet may allow
-MS_RATIO = 0.25  # M/S for a band when min(E_M, E_S) < MS_RATIO * min(E_L, E_R)
+MS_RATIO = 0.5  # M/S for a band when min(E_M, E_S) < MS_RATIO * min(E_L, E_R)
 BW_SCALE = 1.0  # bitrate multiplier for the bandwidth rule (tuning knob)
 SHAPE_ALPHA = 1.0  # 1 = steps follow the masking threshold fully, 0 = flat (uniform)
-SILENT_BOOST = 8.0  # extra step (1.5 dB units) for bands whose signal is below the threshold
+SILENT_BOOST = 0.0  # extra step (1.5 dB units) for bands whose signal is below the threshold
 DROP_RATIO = 0.0  # see AdaptiveQuantizer.refine (0 = off: ViSQOL scored every tried value lower)
-NOISE_FILL = 1.0  # 0 disables noise filling (tuning knob)
+NOISE_FILL = 1.0
+ADAPTIVE_POWER_LAW = 1.0  # 0: the adaptive quantizer uses the uniform law (tuning knob)  # 0 disables noise filling (tuning knob)
 PNS_MAX_BPS = 12000.0  # noise substitution only at or below this rate per channel (ViSQOL: off helps above)
 PNS_TONALITY = 0.3  # bands less tonal than this count as noise-like
 PNS_LEVEL = 2  # noise-fill level index for substituted bands (RMS = step / 8)
@@ -138,6 +139,7 @@ class AdaptiveQuantizer(Quantizer):
 
     def __init__(self, config: MdctConfig, bitrate: float = 96000.0):
         super().__init__(config, bitrate)
+        self.law_info = INFO_POWER_LAW if ADAPTIVE_POWER_LAW else 0
         from psychoacoustics import PsychoModel
 
         n = config.frame_size
