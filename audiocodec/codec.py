@@ -274,6 +274,7 @@ class Encoder:
         self._nbc = np.zeros(self.channels, dtype=np.int32)
         self.frame_bits: list[int] = []  # bits per frame, for analysis
         self._mag = np.zeros((self.channels, n))
+        self._nf_start = int(quant.NF_MIN_HZ / (self.sample_rate / 2.0) * n)
         self._no_dither = np.zeros((self.channels, n))
         self._dither_rng = np.random.default_rng(int(self.serial or 0))
 
@@ -482,12 +483,10 @@ class Encoder:
         quant.coded_bands(q, edges, nb, self._nbc)
         nf = np.zeros(self.channels, np.int32)
         if plan.noise_fill.any():
-            from .quantizers import choose_noise_fill, noise_fill_start
-
             # 1 = level measured after quantization; >= 8 = a fixed level (noise substitution)
             nf[:] = plan.noise_fill == 1
-            choose_noise_fill(plan.coefs, q, sf, edges, self._nbc,
-                              noise_fill_start(self.sample_rate, self.config.frame_size), nf)
+            quant.noise_levels(plan.coefs, q, np.ascontiguousarray(sf), edges, self._nbc,
+                               self._nf_start, nf)
             nf = np.where(plan.noise_fill >= 8, plan.noise_fill - 8, nf).astype(np.int32)
         g = np.ascontiguousarray(sf[:, 0]).astype(np.int32)
         mag0, sf0, ms0 = entropy.model_tables()
@@ -576,7 +575,9 @@ class Decoder:
             self._coefs = np.zeros((h.channels, n))
             self._last_coefs = np.zeros((h.channels, n))
             self._last_info = 0
-            self._rng = np.random.default_rng(h.serial)
+            self._rng = np.random.default_rng(h.serial)  # concealment signs
+            self._noise_state = np.array([h.serial], dtype=np.uint64)
+            self._nf_start = int(quant.NF_MIN_HZ / (h.sample_rate / 2.0) * h.frame_size)
         else:
             self._adpcm_last = np.zeros(h.channels, dtype=np.float32)
 
@@ -668,13 +669,8 @@ class Decoder:
             raise FrameError("frame payload does not decode (damaged)")
         law = quant.LAW_POWER if info & INFO_POWER_LAW else quant.LAW_UNIFORM
         coefs = self._coefs
-        quant.dequantize(self._q, np.ascontiguousarray(sf), edges, nb, law, coefs)
-        from .quantizers import apply_noise_fill, ms_to_lr, noise_fill_start
-
-        apply_noise_fill(coefs, self._q, sf, self._nf, self._nbc, edges, short,
-                         noise_fill_start(self.sample_rate, c.frame_size), self._rng)
-        if ms_on:
-            ms_to_lr(coefs, self._ms, edges, self._nbc)
+        quant.reconstruct(self._q, np.ascontiguousarray(sf), edges, nb, law, self._nf, self._nbc,
+                          self._ms, ms_on, self._nf_start, short, self._noise_state, coefs)
         self._last_coefs[:] = coefs
         self._last_info = info
         return self._overlap_add(coefs, info)

@@ -591,9 +591,35 @@ def mean_table(results: Sequence[dict[str, Any]], items: Sequence[Item], bitrate
     return rows
 
 
+def interpolate_score(results: Sequence[dict[str, Any]], item: str, method: str, bitrate: float,
+                      metric: str = "visqol") -> tuple[float, bool] | None:
+    """``method``'s score on ``item`` at an actual ``bitrate``, linear in log(bitrate) between
+    its measured points; the flag is False when ``bitrate`` lies outside them (nearest end)."""
+    pts = sorted((float(r["bitrate"]), float(r[metric])) for r in results
+                 if r["item"] == item and r["method"] == method and r.get(metric) is not None
+                 and r["nominal"] is not None)
+    if not pts:
+        return None
+    xs = [math.log(p[0]) for p in pts]
+    ys = [p[1] for p in pts]
+    x = math.log(bitrate)
+    inside = xs[0] <= x <= xs[-1]
+    if x <= xs[0]:
+        return ys[0], inside
+    for (x0, y0), (x1, y1) in zip(zip(xs, ys, strict=True), zip(xs[1:], ys[1:], strict=True),
+                                  strict=True):
+        if x <= x1:
+            return y0 + (y1 - y0) * (x - x0) / (x1 - x0 if x1 > x0 else 1.0), inside
+    return ys[-1], inside
+
+
 def delta_rows(results: Sequence[dict[str, Any]], items: Sequence[Item], bitrates: Sequence[int],
                base: str, others: Sequence[str]) -> list[list[str]]:
-    """``base`` minus each of ``others`` in ViSQOL, per item and nominal bitrate."""
+    """``base`` minus each of ``others`` in ViSQOL, per item and nominal bitrate.
+
+    Cells: the difference at the same nominal bitrate (actual kbit/s of both), and in
+    brackets the difference to ``other`` interpolated at ``base``'s actual bitrate
+    (``~`` when that needed extrapolation to the nearest measured point)."""
     idx = {(r["item"], r["method"], r["nominal"]): r for r in results}
     rows = []
     for it in items:
@@ -604,7 +630,11 @@ def delta_rows(results: Sequence[dict[str, Any]], items: Sequence[Item], bitrate
                 a, b = idx.get((it.name, base, br)), idx.get((it.name, o, br))
                 if a and b and a.get("visqol") is not None and b.get("visqol") is not None:
                     d = float(a["visqol"]) - float(b["visqol"])
-                    row.append(f"{d:+.2f} ({a['bitrate'] / 1000:.0f} vs {b['bitrate'] / 1000:.0f})")
+                    cell = f"{d:+.2f} ({a['bitrate'] / 1000:.0f} vs {b['bitrate'] / 1000:.0f})"
+                    at = interpolate_score(results, it.name, o, float(a["bitrate"]))
+                    if at is not None:
+                        cell += f" [{float(a['visqol']) - at[0]:+.2f}{'' if at[1] else '~'}]"
+                    row.append(cell)
                     any_ = True
                 else:
                     row.append("")
@@ -784,7 +814,10 @@ def build_report(results: list[dict[str, Any]], items: Sequence[Item], bitrates:
         if rows:
             blocks.append(("h", 3, "Adaptive against the others"))
             blocks.append(("p", "ViSQOL difference at the same nominal bitrate (actual kbit/s of "
-                                "each side in parentheses); negative = adaptive loses."))
+                                "each side in parentheses); in brackets the difference at the "
+                                "same *actual* bitrate, the other method's score interpolated "
+                                "(linear in log bitrate) at adaptive's actual bitrate, `~` = "
+                                "outside its measured range. Negative = adaptive loses."))
             blocks.append(("table", ["item", "comparison"] + [_kbps(b) for b in bitrates], rows))
     speech = [it for it in items if it.speech]
     if speech:

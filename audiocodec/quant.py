@@ -276,3 +276,94 @@ def search_g(
     make_sf(offsets, best, nb, fixed, sf)
     _quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
     return best
+
+
+NF_MIN_HZ = 3000.0  # bands starting below this are never noise filled (tonal, easily unmasked)
+NF_STEP_16THS = 16.0  # noise-fill level k means RMS = k/16 of the band's step
+
+
+@njit(cache=True, inline="always")
+def _lcg(state: NDArray[np.uint64]) -> float:
+    """Uniform in [-1, 1) from a 64-bit LCG (Knuth's MMIX constants); decoder noise source."""
+    state[0] = state[0] * np.uint64(6364136223846793005) + np.uint64(1442695040888963407)
+    return float(state[0] >> np.uint64(11)) * (2.0 / 9007199254740992.0) - 1.0
+
+
+@njit(cache=True)
+def reconstruct(
+    q: NDArray[np.int32], sf: NDArray[np.int32], edges: NDArray[np.int32], nb: int, law: int,
+    nf: NDArray[np.int32], nbc: NDArray[np.int32], ms: NDArray[np.uint8], ms_on: bool,
+    nf_start: int, short: bool, rng: NDArray[np.uint64], out: NDArray[np.float64],
+) -> None:
+    """Decoder: dequantize, noise-fill zero bands, undo M/S, all in one pass.
+
+    Noise filling: bands from ``nf_start`` up to ``nbc[c]`` whose values are all
+    zero get uniform noise of RMS ``nf[c]/16 * step`` (long frames only).
+    M/S: flagged bands below ``max(nbc)`` become ``L = (M+S)/sqrt2, R = (M-S)/sqrt2``.
+    """
+    dequantize(q, sf, edges, nb, law, out)
+    nch = q.shape[0]
+    if not short:
+        for c in range(nch):
+            if nf[c] == 0:
+                continue
+            for b in range(nbc[c]):
+                lo = edges[b]
+                hi = edges[b + 1]
+                if lo < nf_start:
+                    continue
+                zero = True
+                for k in range(lo, hi):
+                    if q[c, k] != 0:
+                        zero = False
+                        break
+                if not zero:
+                    continue
+                amp = nf[c] / NF_STEP_16THS * 2.0 ** ((sf[c, b] - SF_BIAS) * 0.25) * np.sqrt(3.0)
+                for k in range(lo, hi):
+                    out[c, k] = amp * _lcg(rng)
+    if ms_on and nch == 2:
+        top = max(nbc[0], nbc[1])
+        r = np.sqrt(0.5)
+        for b in range(top):
+            if ms[b] == 0:
+                continue
+            for k in range(edges[b], edges[b + 1]):
+                m = out[0, k]
+                s = out[1, k]
+                out[0, k] = (m + s) * r
+                out[1, k] = (m - s) * r
+
+
+@njit(cache=True)
+def noise_levels(
+    coefs: NDArray[np.float64], q: NDArray[np.int32], sf: NDArray[np.int32], edges: NDArray[np.int32],
+    nbc: NDArray[np.int32], nf_start: int, nf: NDArray[np.int32],
+) -> None:
+    """Encoder: for channels with ``nf[c] != 0``, the level (0..7, in 1/16 of the step) that
+    matches the median RMS/step of the bands the decoder will noise-fill (0 if none)."""
+    ratios = np.empty(edges.shape[0], dtype=np.float64)
+    for c in range(q.shape[0]):
+        if nf[c] == 0:
+            continue
+        n = 0
+        for b in range(nbc[c]):
+            lo = edges[b]
+            hi = edges[b + 1]
+            if lo < nf_start:
+                continue
+            zero = True
+            e = 0.0
+            for k in range(lo, hi):
+                if q[c, k] != 0:
+                    zero = False
+                    break
+                e += coefs[c, k] * coefs[c, k]
+            if zero:
+                ratios[n] = np.sqrt(e / (hi - lo)) / 2.0 ** ((sf[c, b] - SF_BIAS) * 0.25)
+                n += 1
+        if n == 0:
+            nf[c] = 0
+        else:
+            v = int(np.round(np.median(ratios[:n]) * NF_STEP_16THS))
+            nf[c] = min(7, max(0, v))

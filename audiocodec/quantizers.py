@@ -3,8 +3,8 @@
 A strategy turns one frame's MDCT coefficients into a :class:`Plan`: the
 per-band step-size *shape* (offsets in 1.5 dB units, the rate loop adds the
 global index), the quantization law, the stereo coding and the noise-fill
-level. Encoder-only; the decoder needs just :func:`apply_noise_fill` and
-:func:`ms_to_lr`, the mirrors of what a plan asks for.
+level. Encoder-only; the decoder's mirror of what a plan asks for is
+:func:`audiocodec.quant.reconstruct`.
 
 * ``uniform``: every band gets the same step (noise spread evenly, white),
   plain rounding. The baseline.
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from .quant import SF_BIAS, step_of
+from .quant import NF_MIN_HZ, SF_BIAS, step_of
 
 if TYPE_CHECKING:
     from .codec import MdctConfig
@@ -35,15 +35,14 @@ QUANTIZERS = ("adaptive", "uniform", "nonuniform")
 
 # noise-fill RMS relative to the band's step, index 1..7 (0 = off): k/16
 NF_LEVELS = np.arange(8) / 16.0
-NF_MIN_HZ = 3000.0  # bands below this are never noise filled (tonal, easily unmasked)
 ATH_CAP_DB = 15.0  # dB SPL (full-scale sine = 96 dB): the most the threshold in quiet may allow
 MS_RATIO = 0.5  # M/S for a band when min(E_M, E_S) < MS_RATIO * min(E_L, E_R)
 BW_SCALE = 1.0  # bitrate multiplier for the bandwidth rule (tuning knob)
 SHAPE_ALPHA = 1.0  # 1 = steps follow the masking threshold fully, 0 = flat (uniform)
 SILENT_BOOST = 0.0  # extra step (1.5 dB units) for bands whose signal is below the threshold
 DROP_RATIO = 0.0  # see AdaptiveQuantizer.refine (0 = off: ViSQOL scored every tried value lower)
-NOISE_FILL = 1.0
-ADAPTIVE_POWER_LAW = 1.0  # 0: the adaptive quantizer uses the uniform law (tuning knob)  # 0 disables noise filling (tuning knob)
+NOISE_FILL = 1.0  # 0 disables noise filling (tuning knob)
+ADAPTIVE_POWER_LAW = 1.0  # 0: the adaptive quantizer uses the uniform law (tuning knob)
 PNS_MAX_BPS = 12000.0  # noise substitution only at or below this rate per channel (ViSQOL: off helps above)
 PNS_TONALITY = 0.3  # bands less tonal than this count as noise-like
 PNS_LEVEL = 2  # noise-fill level index for substituted bands (RMS = step / 8)
@@ -181,7 +180,7 @@ class AdaptiveQuantizer(Quantizer):
         nf = np.zeros(coefs.shape[0], np.int32)
         self._fixed = None
         if not short and NOISE_FILL:
-            nf[:] = 1  # enabled; choose_noise_fill sets the level after the rate loop
+            nf[:] = 1  # enabled; quant.noise_levels sets the level after the rate loop
             if self._pns:
                 lo = edges[:-1]
                 tonal = np.asarray(res.tonality, dtype=np.float64)
@@ -255,77 +254,7 @@ def lr_to_ms_auto(
     return out, flags
 
 
-def ms_to_lr(coefs: NDArray[np.float64], flags: NDArray[np.uint8], edges: NDArray[np.int32],
-             nbc: NDArray[np.int32]) -> None:
-    """Inverse of :func:`lr_to_ms_auto`, in place, for flagged bands below max(nbc)."""
-    nb = min(int(max(nbc[0], nbc[1])), len(edges) - 1)
-    if nb == 0:
-        return
-    per_bin = np.repeat(flags[:nb].astype(bool), np.diff(edges[: nb + 1]))
-    m = coefs[0, : edges[nb]][per_bin]
-    s = coefs[1, : edges[nb]][per_bin]
-    coefs[0, : edges[nb]][per_bin] = (m + s) * np.sqrt(0.5)
-    coefs[1, : edges[nb]][per_bin] = (m - s) * np.sqrt(0.5)
-
-
 # ------------------------------------------------------------------ noise fill
-
-
-def apply_noise_fill(
-    coefs: NDArray[np.float64], q: NDArray[np.int32], sf: NDArray[np.int32], nf: NDArray[np.int32],
-    nbc: NDArray[np.int32], edges: NDArray[np.int32], short: bool, start_bin: int,
-    rng: np.random.Generator,
-) -> None:
-    """Fill bands quantized to zero (below the coded bandwidth) with noise, in place.
-
-    Bands from ``NF_MIN_HZ`` up to ``nbc`` whose values are all zero get
-    uniform noise with RMS ``NF_LEVELS[nf] * step`` (the power law does not
-    change a zero band's step).
-    """
-    if short or not nf.any():
-        return
-    for c in range(coefs.shape[0]):
-        if nf[c] == 0 or nbc[c] == 0:
-            continue
-        nb = int(nbc[c])
-        lo, hi = edges[:nb], edges[1 : nb + 1]
-        absq = np.abs(q[c, : edges[nb]])
-        zero = np.add.reduceat(absq, lo) == 0 if nb else np.zeros(0, bool)
-        zero &= lo >= start_bin
-        if not zero.any():
-            continue
-        amp = NF_LEVELS[nf[c]] * step_of(sf[c, :nb]) * np.sqrt(3.0)
-        idx = np.nonzero(zero)[0]
-        for b in idx:
-            k0, k1 = int(lo[b]), int(hi[b])
-            coefs[c, k0:k1] = amp[b] * (2.0 * rng.random(k1 - k0) - 1.0)
-
-
-def choose_noise_fill(
-    coefs: NDArray[np.float64], q: NDArray[np.int32], sf: NDArray[np.int32], edges: NDArray[np.int32],
-    nbc: NDArray[np.int32], start_bin: int, nf: NDArray[np.int32],
-) -> None:
-    """Set ``nf[c]`` (where enabled) to the level matching the energy the zeroed bands lost.
-
-    For every band from ``start_bin`` below the coded bandwidth that quantized to
-    zero, the ratio of its RMS to its step is measured; the median, in 1/16
-    units, is the channel's level (0 when no band qualifies).
-    """
-    for c in range(coefs.shape[0]):
-        if nf[c] == 0:
-            continue
-        nb = int(nbc[c])
-        nf[c] = 0
-        if nb == 0:
-            continue
-        lo = edges[:nb]
-        w = np.diff(edges[: nb + 1])
-        zero = (np.add.reduceat(np.abs(q[c, : edges[nb]]), lo) == 0) & (lo >= start_bin)
-        if not zero.any():
-            continue
-        rms = np.sqrt(np.add.reduceat(coefs[c, : edges[nb]] ** 2, lo) / w)
-        r = rms[zero] / step_of(sf[c, :nb][zero])
-        nf[c] = int(np.clip(np.round(np.median(r) * 16.0), 0, 7))
 
 
 def noise_fill_start(sample_rate: int, n: int) -> int:
