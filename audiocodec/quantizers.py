@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 from .quant import NF_MIN_HZ, SF_BIAS, step_of
@@ -174,7 +175,7 @@ class AdaptiveQuantizer(Quantizer):
         energy = np.asarray(res.energy, dtype=np.float64)
         silent = energy <= thr  # nothing audible: let the band go to zero cheaply
         lsf = np.where(silent, lsf + SILENT_BOOST, lsf)
-        ref = np.median(lsf, axis=1, keepdims=True)
+        ref = lsf.mean(axis=1, keepdims=True)  # any reference will do: the rate loop adds g
         lsf = ref + SHAPE_ALPHA * (lsf - ref)
         offsets = np.clip(np.round(lsf - ref), -120, 120).astype(np.int32)
         nf = np.zeros(coefs.shape[0], np.int32)
@@ -208,6 +209,8 @@ class AdaptiveQuantizer(Quantizer):
         its step is raised so it quantizes to zero (noise filling, above
         ``NF_MIN_HZ``, restores its level), and the bits go to the other bands.
         """
+        if DROP_RATIO <= 0:
+            return False
         nb = len(edges) - 1
         width = np.diff(edges).astype(np.float64)
         noise = width * step_of(sf[:, :nb]) ** 2 / 12.0
@@ -238,20 +241,43 @@ def make_quantizer(name: str, config: MdctConfig, bitrate: float = 96000.0) -> Q
 def lr_to_ms_auto(
     coefs: NDArray[np.float64], edges: NDArray[np.int32]
 ) -> tuple[NDArray[np.float64], NDArray[np.uint8]]:
-    """Rotate bands to M/S where that concentrates the energy; returns (coefs, flags)."""
-    left, right = coefs[0], coefs[1]
-    mid = (left + right) * np.sqrt(0.5)
-    side = (left - right) * np.sqrt(0.5)
-    e = np.add.reduceat(np.stack([left * left, right * right, mid * mid, side * side]), edges[:-1],
-                        axis=1)
-    flags = (np.minimum(e[2], e[3]) < MS_RATIO * np.minimum(e[0], e[1])).astype(np.uint8)
-    if not flags.any():
-        return coefs, flags
-    per_bin = np.repeat(flags.astype(bool), np.diff(edges))
-    out = coefs.copy()
-    out[0, per_bin] = mid[per_bin]
-    out[1, per_bin] = side[per_bin]
+    """Rotate bands to M/S where that concentrates the energy; returns (coefs, flags).
+
+    A band is coded as ``M = (L+R)/sqrt2, S = (L-R)/sqrt2`` when
+    ``min(E_M, E_S) < MS_RATIO * min(E_L, E_R)``.
+    """
+    out = np.empty_like(coefs)
+    flags = np.zeros(len(edges) - 1, dtype=np.uint8)
+    _ms_kernel(coefs, edges, MS_RATIO, out, flags)
     return out, flags
+
+
+@njit(cache=True)
+def _ms_kernel(coefs: NDArray[np.float64], edges: NDArray[np.int32], ratio: float,
+               out: NDArray[np.float64], flags: NDArray[np.uint8]) -> None:
+    r = np.sqrt(0.5)
+    for b in range(len(edges) - 1):
+        el = er = em = es = 0.0
+        for k in range(edges[b], edges[b + 1]):
+            lv = coefs[0, k]
+            rv = coefs[1, k]
+            m = (lv + rv) * r
+            s = (lv - rv) * r
+            el += lv * lv
+            er += rv * rv
+            em += m * m
+            es += s * s
+        use = min(em, es) < ratio * min(el, er)
+        flags[b] = 1 if use else 0
+        for k in range(edges[b], edges[b + 1]):
+            lv = coefs[0, k]
+            rv = coefs[1, k]
+            if use:
+                out[0, k] = (lv + rv) * r
+                out[1, k] = (lv - rv) * r
+            else:
+                out[0, k] = lv
+                out[1, k] = rv
 
 
 # ------------------------------------------------------------------ noise fill
@@ -275,7 +301,10 @@ def frame_has_attack(seg: NDArray[np.float64], config: MdctConfig) -> bool:
 
     n = config.frame_size
     m = config.short_size
-    x = seg[: 3 * n // 2].mean(axis=1) if seg.ndim == 2 else seg[: 3 * n // 2]
+    if seg.ndim == 2 and seg.shape[1] == 2:
+        x = (seg[: 3 * n // 2, 0] + seg[: 3 * n // 2, 1]) * 0.5
+    else:
+        x = seg[: 3 * n // 2, 0] if seg.ndim == 2 else seg[: 3 * n // 2]
     flags = detect_transient(x, m)
     first = (n // 2) // m
     return bool(flags[first:].any())
