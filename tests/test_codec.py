@@ -199,3 +199,21 @@ def test_lost_packets_are_concealed_without_length_change() -> None:
     y = np.concatenate(out)
     assert y.shape == x.shape
     assert np.isfinite(y).all() and np.abs(y).max() < 2.0
+
+
+def test_decoder_does_not_import_psychoacoustics(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    data = audiocodec.encode(music_like(seconds=0.3), 48000, serial=1)
+    f = tmp_path / "x.aqc"
+    f.write_bytes(data)
+    code = (
+        "import sys, audiocodec, pathlib; "
+        f"pcm, sr = audiocodec.decode(pathlib.Path({str(f)!r}).read_bytes()); "
+        "assert pcm.shape[0] > 0; "
+        "bad = [m for m in sys.modules if m.startswith(('psychoacoustics', 'audiocodec.quantizers'))]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
