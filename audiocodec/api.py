@@ -7,8 +7,10 @@ temporary file beside the output and renamed into place only when complete.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import struct
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -163,9 +165,15 @@ def atomic_output(path: str | os.PathLike[str], force: bool = False) -> Iterator
     try:
         yield tmp
         os.replace(tmp, out)
-    except BaseException:
+    except BaseException as e:
+        sf = sys.modules.get("soundfile")
+        # libsndfile reports a failed write (e.g. a full disk) as "System error.", not an
+        # OSError: name the cause while the temp file still fills the disk, then remove it
+        err = _write_error(out, e) if sf and isinstance(e, sf.SoundFileError) else None
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if err is not None:
+            raise err from None
         raise
 
 
@@ -282,14 +290,30 @@ def decode_file(
     subtype: str | None = None,
 ) -> DecodeReport:
     """Decode ``.aqc`` (or an IMA ADPCM WAV) to any format soundfile writes (by extension)."""
-    import soundfile as sf
-
     if _same_file(src, dst):
         raise InputError(f"output {dst} is the input file")
     ext = Path(dst).suffix.lower().lstrip(".")
     fmt = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "aiff": "AIFF", "aif": "AIFF"}.get(ext)
     if fmt is None:
         raise InputError(f"output {dst}: extension must be .wav, .flac, .ogg or .aiff")
+    return _decode_file(src, dst, force, subtype, fmt)
+
+
+def _write_error(dst: str | os.PathLike[str], e: Exception) -> OSError:
+    """An OSError the CLI prints as one line, naming a full disk when that is the cause."""
+    try:
+        full = os.statvfs(Path(dst).parent).f_bavail == 0
+    except OSError:
+        full = False
+    if full:
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dst))
+    return OSError(errno.EIO, f"cannot write the output ({str(e).strip()})", str(dst))
+
+
+def _decode_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], force: bool,
+                 subtype: str | None, fmt: str) -> DecodeReport:
+    import soundfile as sf
+
     rep = DecodeReport()
     from .imawav import ImaWavReader, is_ima_wav
 
@@ -312,7 +336,7 @@ def decode_file(
                           format=fmt) as out:
             for y in iter_decode(data, rep):
                 out.write(np.clip(y, -1.0, 1.0))
-        if rep.samples == 0 and header.total_samples not in (0, bs.UNKNOWN_LENGTH):
+        if rep.frames == 0 and header.total_samples != 0:  # concealment alone is not a decode
             raise StreamError(f"{src}: no decodable frame in the file")
     if header.total_samples != bs.UNKNOWN_LENGTH and rep.samples < header.total_samples:
         rep.truncated = True

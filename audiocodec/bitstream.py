@@ -209,9 +209,8 @@ def scan_frames(serial: int, data: bytes | memoryview, start: int = 0):  # noqa:
     while pos + FRAME_HEADER_SIZE < end:
         if raw[pos : pos + 2] != SYNC:
             nxt = raw.find(SYNC, pos + 1)
-            if nxt < 0:
-                skipped += end - pos
-                return
+            if nxt < 0:  # report the damaged tail below (a bare return dropped it)
+                break
             skipped += nxt - pos
             pos = nxt
             continue

@@ -587,7 +587,8 @@ def mean_table(results: Sequence[dict[str, Any]], items: Sequence[Item], bitrate
                 row.append(f"{s:.2f} ({a / 1000:.1f})")
             else:
                 row.append("")
-        rows.append(row)
+        if any(row[1:]):
+            rows.append(row)
     return rows
 
 
@@ -606,8 +607,7 @@ def interpolate_score(results: Sequence[dict[str, Any]], item: str, method: str,
     inside = xs[0] <= x <= xs[-1]
     if x <= xs[0]:
         return ys[0], inside
-    for (x0, y0), (x1, y1) in zip(zip(xs, ys, strict=True), zip(xs[1:], ys[1:], strict=True),
-                                  strict=True):
+    for x0, y0, x1, y1 in zip(xs[:-1], ys[:-1], xs[1:], ys[1:], strict=True):
         if x <= x1:
             return y0 + (y1 - y0) * (x - x0) / (x1 - x0 if x1 > x0 else 1.0), inside
     return ys[-1], inside

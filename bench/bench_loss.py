@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -21,8 +22,8 @@ from audiocodec.codec import Decoder, Encoder
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "audio"
 
 
-def run(x: np.ndarray, sr: int, loss: float, seed: int, **opts: object) -> tuple[np.ndarray, int, int]:
-    enc = Encoder(sr, x.shape[1], serial=1, **opts)  # type: ignore[arg-type]
+def run(x: np.ndarray, sr: int, loss: float, seed: int, **opts: Any) -> tuple[np.ndarray, int, int]:
+    enc = Encoder(sr, x.shape[1], serial=1, **opts)
     dec = Decoder(enc.header)
     rng = np.random.default_rng(seed)
     out = []
@@ -46,8 +47,10 @@ def main() -> None:
 
     api = VisqolApi()
     api.create(mode="audio")
-    modes = {"mdct low-delay 64k": {"low_delay": True, "bitrate": 64000},
-             "adpcm": {"mode": "adpcm"}}
+    modes: dict[str, dict[str, Any]] = {
+        "mdct low-delay 64k": {"low_delay": True, "bitrate": 64000},
+        "adpcm": {"mode": "adpcm"},
+    }
     print(f"{'item':<26}{'mode':<20}{'loss':>6}{'lost':>7}{'ViSQOL':>8}")
     for f in sorted(SHARED.glob("*48_stereo.wav")):
         x, sr = sf.read(str(f), dtype="float32", always_2d=True)

@@ -20,6 +20,7 @@ import time
 import tracemalloc
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -33,7 +34,7 @@ from audiocodec.codec import MAX_GAP_CONCEAL, Decoder, Encoder
 from audiocodec.errors import CodecError, FrameError, HeaderError, InputError
 
 ROOT = Path(__file__).resolve().parents[1]
-MODES = {
+MODES: dict[str, dict[str, Any]] = {
     "mdct": {},
     "lowdelay": {"low_delay": True},
     "adpcm": {"mode": "adpcm", "frame_size": 256},
@@ -263,9 +264,11 @@ def test_bit_flips_are_caught_concealed_and_decoding_resumes(mode: str) -> None:
     fr = frames_of(good)
     rng = np.random.default_rng(7)
     recovered = lost = 0
+    dec = Decoder(good[: bs.HEADER_SIZE])
+    n, delay = dec.frame_size, dec.delay
     for _ in range(60):
         bad = bytearray(good)
-        k = int(rng.integers(1, len(fr) - 1))
+        k = int(rng.integers(1, len(fr) - 4))
         off, size, _ = fr[k]
         pos = off + int(rng.integers(0, size))
         bad[pos] ^= 1 << int(rng.integers(0, 8))
@@ -274,13 +277,16 @@ def test_bit_flips_are_caught_concealed_and_decoding_resumes(mode: str) -> None:
         assert rep.damaged and rep.frames == len(fr) - 1
         recovered += rep.frames - k  # good frames decoded after the damaged one
         lost += rep.skipped_bytes
-        # frames after the damage are decoded, not concealed: the end of the signal matches
-        n = 4 * Decoder(good[: bs.HEADER_SIZE]).frame_size
         if mode == "adpcm":  # every packet carries its state: bit exact after the loss
-            np.testing.assert_array_equal(y[-n:], ref[-n:])
-        else:  # noise filling draws from the decoder RNG, which concealment also used
-            err = float(np.sum((y[-n:] - ref[-n:]) ** 2))
-            assert err < 0.05 * float(np.sum(ref[-n:] ** 2))
+            a = (k + 1) * n
+            np.testing.assert_array_equal(y[a:], ref[a:])
+            np.testing.assert_array_equal(y[: k * n], ref[: k * n])
+        else:  # frames after the damage are decoded: the signal is back within 2 frames;
+            # not bit exact: noise filling draws from the decoder RNG concealment also used
+            a = (k + 2) * n - delay
+            err = float(np.sum((y[a:] - ref[a:]) ** 2))
+            assert err <= 0.01 * float(np.sum(ref[a:] ** 2)), (k, err)
+            np.testing.assert_array_equal(y[: k * n - delay], ref[: k * n - delay])
     assert recovered > 0 and lost > 0
 
 
@@ -299,8 +305,10 @@ def test_truncated_stream_decodes_every_complete_frame(mode: str) -> None:
             assert rep.truncated and rep.frames == k
             final = k * n - delay  # samples that were final after k frames
             np.testing.assert_array_equal(y[:final], ref[:final])
-            if mode != "adpcm":
+            if mode != "adpcm" and len(fr) - k < MAX_GAP_CONCEAL:
                 assert y.shape == ref.shape  # short loss: the tail is concealed to length
+            elif mode != "adpcm":  # long loss: reported, not synthesised
+                assert y.shape == ref.shape or any("samples early" in m for m in rep.notes)
     # below the header size nothing can be read
     for cut in range(bs.HEADER_SIZE):
         with pytest.raises(HeaderError):
@@ -468,8 +476,8 @@ def test_every_rate_round_trips_with_exact_length(rate: int) -> None:
             assert (h.sample_rate, h.channels, h.total_samples) == (rate, channels, n)
             y, r = audiocodec.decode(data)
             assert r == rate and y.shape == x.shape, (rate, channels, mode)
-            if mode == "adpcm":
-                assert float(np.max(np.abs(y - x))) < 0.05
+            if mode == "adpcm":  # after the step size has adapted: close to the input
+                assert float(np.max(np.abs(y[n // 2 :] - x[n // 2 :]))) < 0.05
 
 
 # ============================================================== 5. nothing lost
@@ -629,7 +637,7 @@ def test_full_disk_tmpfs(tmp_path: Path, tiny_tmpfs: Path,
     assert list(tiny_tmpfs.iterdir()) == []
 
 
-def _stream_peak(src: Path, dst: Path, **options: object) -> tuple[int, int]:
+def _stream_peak(src: Path, dst: Path, **options: Any) -> tuple[int, int]:
     """Peak traced memory of encode_file, then of decode_file, in bytes."""
     tracemalloc.start()
     try:
@@ -666,6 +674,7 @@ def test_long_file_streams_with_flat_memory(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("AQC_SLOW"), reason="~10 min: set AQC_SLOW=1 to run")
 @pytest.mark.parametrize("mode,rate,channels", [("adpcm", 48000, 2), ("mdct", 8000, 1)])
 def test_one_hour_file_streams_with_flat_rss(tmp_path: Path, mode: str, rate: int,
                                              channels: int) -> None:
