@@ -735,16 +735,19 @@ class Decoder:
         return y.astype(np.float64)
 
     def finish(self) -> NDArray[np.float32]:
-        """End of input: returns the decoded tail for streams whose last frame was lost."""
-        if self.mode == "mdct" and self._total is not None and self._emitted < self._total:
-            n = self.config.frame_size
-            pieces = []
-            for _ in range(-(-(self._total - self._emitted) // n) + 1):
-                pieces.append(self._finish(self._conceal()))
-                if self._emitted >= self._total:
-                    break
-            return np.concatenate(pieces) if pieces else np.zeros((0, self.channels), np.float32)
-        return np.zeros((0, self.channels), np.float32)
+        """End of input: conceal a lost tail (at most ``MAX_GAP_CONCEAL + 1`` frames).
+
+        Only for streams whose last frame never arrived; the length comes from
+        the header, so a hostile header cannot make this loop or allocate
+        beyond that bound.
+        """
+        if self.mode != "mdct" or self.ended or self._total is None:
+            return np.zeros((0, self.channels), np.float32)
+        n = self.config.frame_size
+        missing = self._total - self._emitted
+        frames = min(-(-missing // n) + 1, MAX_GAP_CONCEAL + 1) if missing > 0 else 0
+        pieces = [self._finish(self._conceal()) for _ in range(frames)]
+        return np.concatenate(pieces) if pieces else np.zeros((0, self.channels), np.float32)
 
 
 def check_header(data: bytes) -> bs.StreamHeader:
