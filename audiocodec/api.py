@@ -211,9 +211,12 @@ def _open_audio(path: str | os.PathLike[str]) -> Any:
 
 def encode_file(
     src: str | os.PathLike[str], dst: str | os.PathLike[str], *, force: bool = False,
-    progress: Callable[[int, int], None] | None = None, **options: Any,
+    progress: Callable[[int, int], None] | None = None, sanitize: bool = False, **options: Any,
 ) -> dict[str, Any]:
     """Encode an audio file (anything soundfile reads) to ``.aqc``.
+
+    NaN/Inf samples are an :class:`InputError` unless ``sanitize`` is true, in
+    which case NaN becomes 0 and +-Inf full scale (values beyond +-1 are always clipped).
 
     With ``mode="adpcm"`` and a ``.wav`` destination a standard IMA ADPCM WAV
     is written instead. Returns a summary dict (samples, bytes, bitrate...).
@@ -235,7 +238,7 @@ def encode_file(
                 with ImaWavWriter(tmp, f.samplerate, f.channels, encoder=method) as w:
                     done = 0
                     for block in f.blocks(BLOCK, dtype="float32", always_2d=True):
-                        _check_finite(block, src, done)
+                        block = _finite(block, src, done, sanitize)
                         w.write(block)
                         done += block.shape[0]
                         if progress:
@@ -247,7 +250,7 @@ def encode_file(
                     out.write(enc.header)
                     done = 0
                     for block in f.blocks(BLOCK, dtype="float32", always_2d=True):
-                        _check_finite(block, src, done)
+                        block = _finite(block, src, done, sanitize)
                         for p in enc.encode(block):
                             out.write(p)
                         done += block.shape[0]
@@ -265,6 +268,13 @@ def encode_file(
     seconds = total / f.samplerate
     return {"samples": total, "sample_rate": f.samplerate, "channels": f.channels, "bytes": nbytes,
             "seconds": seconds, "bitrate": nbytes * 8 / seconds if seconds else 0.0}
+
+
+def _finite(block: NDArray[np.float32], src: Any, offset: int, sanitize: bool) -> NDArray[np.float32]:
+    if sanitize:
+        return np.nan_to_num(block, nan=0.0, posinf=1.0, neginf=-1.0)
+    _check_finite(block, src, offset)
+    return block
 
 
 def _check_finite(block: NDArray[np.float32], src: Any, offset: int) -> None:

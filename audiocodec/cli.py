@@ -92,7 +92,8 @@ def cmd_encode(args: argparse.Namespace) -> int:
     cb, bar = _progress(args.quiet, total, "encode")
     t0 = time.perf_counter()
     try:
-        res = api.encode_file(args.input, args.output, force=args.force, progress=cb, **opts)
+        res = api.encode_file(args.input, args.output, force=args.force, progress=cb,
+                              sanitize=args.sanitize, **opts)
     finally:
         if bar is not None:
             bar.close()
@@ -168,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--dither", action="store_true", help="TPDF dither (uniform quantizer)")
     e.add_argument("--frame-size", type=int, default=None)
     e.add_argument("--adpcm-encoder", choices=("search", "greedy"), default="search")
+    e.add_argument("--sanitize", action="store_true",
+                   help="replace NaN with 0 and +-Inf with full scale instead of refusing the file")
     _add_common(e)
     e.set_defaults(func=cmd_encode)
 

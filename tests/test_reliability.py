@@ -694,3 +694,20 @@ def test_one_hour_file_streams_with_flat_rss(tmp_path: Path, mode: str, rate: in
         src.unlink()
     print(f"peak RSS {mode}: 1 min {rss[0] / 1024:.0f} MiB, 1 hour {rss[1] / 1024:.0f} MiB")
     assert rss[1] < rss[0] + 32 * 1024
+
+
+def test_sanitize_option_replaces_nan_and_inf(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import soundfile as sf
+
+    from audiocodec.cli import main
+
+    x = np.zeros((4000, 1), np.float32)
+    x[100] = np.nan
+    x[200] = np.inf
+    src = tmp_path / "bad.wav"
+    sf.write(src, x, 16000, subtype="FLOAT")
+    assert main(["encode", "-q", str(src), str(tmp_path / "a.aqc")]) == 2
+    assert not (tmp_path / "a.aqc").exists()
+    assert main(["encode", "-q", "--sanitize", str(src), str(tmp_path / "b.aqc")]) == 0
+    y, _ = audiocodec.decode((tmp_path / "b.aqc").read_bytes())
+    assert y.shape == x.shape and np.isfinite(y).all()
