@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import mmap
 import os
 import struct
 import sys
@@ -73,7 +74,7 @@ def encode(pcm: Any, sample_rate: int, **options: Any) -> bytes:
     return b"".join(parts)
 
 
-def iter_decode(data: bytes | memoryview, report: DecodeReport | None = None
+def iter_decode(data: bytes | memoryview | mmap.mmap, report: DecodeReport | None = None
                 ) -> Iterator[NDArray[np.float32]]:
     """Decode AQC bytes piece by piece, recovering from damage (see :func:`decode`)."""
     rep = report if report is not None else DecodeReport()
@@ -283,14 +284,19 @@ def _check_finite(block: NDArray[np.float32], src: Any, offset: int) -> None:
         raise InputError(f"{src}: NaN or Inf sample at frame {offset + bad}")
 
 
-def _read_source_bytes(src: str | os.PathLike[str]) -> bytes:
+def _read_source_bytes(src: str | os.PathLike[str]) -> bytes | mmap.mmap:
+    """The file's bytes, memory-mapped read-only (so decoding a long file does not load it)."""
     p = Path(src)
     if not p.exists():
         raise InputError(f"{p}: no such file")
     if p.is_dir():
         raise InputError(f"{p} is a directory")
     try:
-        return p.read_bytes()
+        with open(p, "rb") as f:
+            if os.fstat(f.fileno()).st_size == 0:
+                return b""
+            # closed by the garbage collector once no frame view refers to it any more
+            return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     except OSError as e:
         raise InputError(f"{p}: cannot read ({e.strerror})") from None
 
@@ -339,7 +345,7 @@ def _decode_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], force
     data = _read_source_bytes(src)
     if data[:3] != bs.MAGIC:
         raise StreamError(f"{src}: not an AQC file or IMA ADPCM WAV")
-    header = bs.StreamHeader.unpack(data)
+    header = bs.StreamHeader.unpack(data[: bs.HEADER_SIZE])
     st = subtype or ("PCM_16" if fmt != "OGG" else "VORBIS")
     with atomic_output(dst, force) as tmp:
         with sf.SoundFile(tmp, "w", header.sample_rate, header.channels, subtype=st,
@@ -357,7 +363,7 @@ def _decode_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], force
 def info(src: str | os.PathLike[str]) -> dict[str, Any]:
     """Describe an ``.aqc`` file: rate, channels, duration, mode, bitrate, frames."""
     data = _read_source_bytes(src)
-    header = bs.StreamHeader.unpack(data)
+    header = bs.StreamHeader.unpack(data[: bs.HEADER_SIZE])
     frames = 0
     skipped = 0
     total = header.total_samples

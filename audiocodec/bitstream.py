@@ -49,6 +49,7 @@ sync words is capped in proportion to the input (see :func:`scan_frames`).
 from __future__ import annotations
 
 import binascii
+import mmap
 import struct
 from dataclasses import dataclass
 
@@ -186,7 +187,7 @@ def unpack_frame(serial: int, packet: bytes | memoryview) -> tuple[int, memoryvi
     return seq, payload
 
 
-def scan_frames(serial: int, data: bytes | memoryview, start: int = 0):  # noqa: ANN201
+def scan_frames(serial: int, data: bytes | memoryview | mmap.mmap, start: int = 0):  # noqa: ANN201
     """Yield ``(offset, seq, payload, skipped_bytes)`` for every valid frame in ``data``.
 
     Damaged regions are skipped by searching for the next sync word whose
@@ -201,7 +202,7 @@ def scan_frames(serial: int, data: bytes | memoryview, start: int = 0):  # noqa:
     cap the rest of the input is counted as skipped.
     """
     mv = memoryview(data)
-    raw = bytes(data) if not isinstance(data, bytes) else data
+    raw = data if isinstance(data, bytes | mmap.mmap) else bytes(data)  # .find() without a copy
     pos = start
     end = len(mv)
     skipped = 0
