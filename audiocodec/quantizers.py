@@ -36,6 +36,7 @@ QUANTIZERS = ("adaptive", "uniform", "nonuniform")
 
 # noise-fill RMS relative to the band's step, index 1..7 (0 = off): k/16
 NF_LEVELS = np.arange(8) / 16.0
+FULL_SCALE_DB = 96.0  # assumed playback level of a full-scale sine (dB SPL)
 ATH_CAP_DB = 15.0  # dB SPL (full-scale sine = 96 dB): the most the threshold in quiet may allow
 MS_RATIO = 0.5  # M/S for a band when min(E_M, E_S) < MS_RATIO * min(E_L, E_R)
 BW_SCALE = 1.0  # bitrate multiplier for the bandwidth rule (tuning knob)
@@ -144,7 +145,8 @@ class AdaptiveQuantizer(Quantizer):
 
         n = config.frame_size
         self._models = {
-            s: PsychoModel(config.sample_rate, n, config.edges(s), ath_max_db=ATH_CAP_DB)
+            s: PsychoModel(config.sample_rate, n, config.edges(s), ath_max_db=ATH_CAP_DB,
+                           full_scale_db=FULL_SCALE_DB)
             for s in (False, True)
         }
         per_ch = bitrate / config.channels
