@@ -53,7 +53,8 @@ def quality_vs_bitrate(results: Sequence[Mapping[str, Any]], items: Sequence[str
         ticks = [16, 32, 64, 128, 256, 512, 1536]
         ax.set_xticks(ticks)
         ax.set_xticklabels([str(t) for t in ticks])
-        ax.set_xlim(20, 1600)
+        top = max((float(r["bitrate"]) / 1000 for r in rs), default=200.0)
+        ax.set_xlim(20, top * 1.4)
         ax.set_title(item, fontsize=10)
         ax.set_xlabel("actual bitrate, kbit/s")
         ax.set_ylabel({"visqol": "ViSQOL MOS-LQO", "segsnr": "segmental SNR, dB"}.get(metric, metric))

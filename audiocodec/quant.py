@@ -79,11 +79,19 @@ def _quantize_mag(
     for c in range(coefs.shape[0]):
         for b in range(nb):
             inv = 2.0 ** (-(sf[c, b] - SF_BIAS) * 0.25 * expo)
+            # TPDF dither (step units; zeros unless asked for) only in bands that carry a
+            # value without it: dithering a band that quantizes to zero would turn it into
+            # +-1 noise at that band's (possibly huge) step and spend bits on nothing
+            active = False
+            if law != LAW_POWER:
+                for k in range(edges[b], edges[b + 1]):
+                    if mag[c, k] * inv >= 0.5:
+                        active = True
+                        break
             for k in range(edges[b], edges[b + 1]):
                 x = coefs[c, k]
                 a = mag[c, k] * inv
-                if law != LAW_POWER:
-                    # (TPDF dither, in step units, is zero unless the encoder asks for it)
+                if active:
                     a = abs(x * inv + dither[c, k])
                     x = x * inv + dither[c, k]
                 a += rnd
