@@ -334,7 +334,7 @@ def _decode_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], force
     from .imawav import ImaWavReader, is_ima_wav
 
     if is_ima_wav(src):
-        with ImaWavReader(src) as r, atomic_output(dst, force) as tmp:
+        with ImaWavReader(src, variant="auto") as r, atomic_output(dst, force) as tmp:
             rep.sample_rate, rep.channels = r.sample_rate, r.channels
             with sf.SoundFile(tmp, "w", r.sample_rate, r.channels, subtype=subtype or "PCM_16",
                               format=fmt) as out:

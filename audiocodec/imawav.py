@@ -322,7 +322,7 @@ class ImaWavReader:
     path_or_file : str, os.PathLike or binary file
         Source; file objects need not be seekable (then a ``fact`` chunk after
         ``data`` is not seen, and a truncated ``data`` simply ends).
-    variant : {'ima', 'ffmpeg'}
+    variant : {'ima', 'ffmpeg', 'auto'}
         Decoder formula: the IMA reference (sox, libsndfile) or ffmpeg's.
     use_fact : bool
         Trim the final block's padding to the ``fact`` frame count when that
@@ -337,9 +337,10 @@ class ImaWavReader:
     def __init__(
         self, path_or_file: PathOrFile, *, variant: str = "ima", use_fact: bool = True
     ) -> None:
-        if variant not in VARIANTS:
-            raise InputError(f"variant must be one of {VARIANTS}, got {variant!r}")
+        if variant not in (*VARIANTS, "auto"):
+            raise InputError(f"variant must be one of {(*VARIANTS, 'auto')}, got {variant!r}")
         self.variant = variant
+        self.writer_is_ffmpeg = False
         self._f, self._own = _open(path_or_file, "rb")
         try:
             self._parse(use_fact)
@@ -399,8 +400,16 @@ class ImaWavReader:
                 f.seek(data_pos + size + (size & 1))
                 if file_end is None or data_pos + size >= file_end:
                     break
+            elif cid == b"LIST" and size <= 4096:
+                body = _read_exact(f, size)
+                # ffmpeg tags its files (INFO/ISFT "Lavf..."); its decoder rounds differently
+                self.writer_is_ffmpeg = b"ISFT" in body and b"Lavf" in body
+                if size & 1:
+                    _skip(f, 1, seekable)
             else:
                 _skip(f, size + (size & 1), seekable)
+        if self.variant == "auto":
+            self.variant = "ffmpeg" if self.writer_is_ffmpeg else "ima"
         if fmt is None:
             raise HeaderError("no fmt chunk")
         if data_size < 0:

@@ -397,3 +397,35 @@ def _snr(ref: np.ndarray, out: np.ndarray) -> float:
     r = ref.astype(np.float64)
     e = out[: ref.shape[0]].astype(np.float64) - r
     return float(10 * np.log10(np.sum(r * r) / np.sum(e * e)))
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None or shutil.which("sox") is None,
+                    reason="needs ffmpeg and sox")
+def test_cli_decode_matches_the_writing_tools_decoder(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`audiocodec decode` of an IMA WAV gives exactly the samples of the tool that wrote it:
+    ffmpeg's rounding for ffmpeg files (found by their Lavf tag), the IMA reference otherwise."""
+    from audiocodec.api import decode_file
+
+    rng = np.random.default_rng(5)
+    x = (0.3 * np.sin(np.arange(20011) * 0.05)[:, None] + 0.05 * rng.standard_normal((20011, 2)))
+    src = tmp_path / "src.wav"
+    sf.write(src, x.astype(np.float32), 32000, subtype="PCM_16")
+    cases = {
+        "ffmpeg": (["ffmpeg", "-v", "error", "-y", "-i", str(src), "-c:a", "adpcm_ima_wav"],
+                   ["ffmpeg", "-v", "error", "-y", "-i"]),
+        "sox": (["sox", str(src), "-e", "ima-adpcm"], ["sox"]),
+    }
+    for tool, (enc, dec) in cases.items():
+        ima = tmp_path / f"{tool}.wav"
+        subprocess.run([*enc, str(ima)], check=True)
+        ref = tmp_path / f"{tool}_ref.wav"
+        if tool == "ffmpeg":
+            subprocess.run([*dec, str(ima), "-c:a", "pcm_s16le", str(ref)], check=True)
+        else:
+            subprocess.run(["sox", str(ima), "-e", "signed", "-b", "16", str(ref)], check=True)
+        ours = tmp_path / f"{tool}_ours.wav"
+        decode_file(ima, ours)
+        a, _ = sf.read(ref, dtype="int16")
+        b, _ = sf.read(ours, dtype="int16")
+        n = min(len(a), len(b))
+        assert n >= 20000 and np.array_equal(a[:n], b[:n]), tool
