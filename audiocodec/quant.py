@@ -136,21 +136,20 @@ def dequantize(
             out[c, k] = 0.0
 
 
+@njit(cache=True, inline="always")
+def _coded_bands_of(q: NDArray[np.int32], c: int, edges: NDArray[np.int32], nb: int) -> int:
+    for b in range(nb - 1, -1, -1):
+        for k in range(edges[b], edges[b + 1]):
+            if q[c, k] != 0:
+                return b + 1
+    return 0
+
+
 @njit(cache=True)
 def coded_bands(q: NDArray[np.int32], edges: NDArray[np.int32], nb: int, nbc: NDArray[np.int32]) -> None:
     """``nbc[c]`` = 1 + index of the last band of channel c holding a nonzero value."""
     for c in range(q.shape[0]):
-        last = 0
-        for b in range(nb - 1, -1, -1):
-            nz = False
-            for k in range(edges[b], edges[b + 1]):
-                if q[c, k] != 0:
-                    nz = True
-                    break
-            if nz:
-                last = b + 1
-                break
-        nbc[c] = last
+        nbc[c] = _coded_bands_of(q, c, edges, nb)
 
 
 @njit(cache=True)
@@ -165,16 +164,7 @@ def estimate_bits(
     nch = q.shape[0]
     for c in range(nch):
         bits += 18.0
-        last = 0
-        for b in range(nb - 1, -1, -1):
-            nz = False
-            for k in range(edges[b], edges[b + 1]):
-                if q[c, k] != 0:
-                    nz = True
-                    break
-            if nz:
-                last = b + 1
-                break
+        last = _coded_bands_of(q, c, edges, nb)
         prev = sf[c, 0]
         for b in range(last):
             d = abs(sf[c, b] - prev)
