@@ -236,7 +236,8 @@ def encode_file(
                 from .imawav import ImaWavWriter
 
                 method = options.get("adpcm_method", "search")
-                with ImaWavWriter(tmp, f.samplerate, f.channels, encoder=method) as w:
+                with ImaWavWriter(tmp, f.samplerate, f.channels, encoder=method,
+                                  portable=bool(options.get("portable", False))) as w:
                     done = 0
                     for block in f.blocks(BLOCK, dtype="float32", always_2d=True):
                         block = _finite(block, src, done, sanitize)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import CodecError
+from .errors import CodecError, InputError
 
 EXIT_OK = 0
 EXIT_DAMAGED = 1
@@ -80,6 +80,10 @@ def cmd_encode(args: argparse.Namespace) -> int:
             opts["dither"] = True
     else:
         opts["adpcm_method"] = args.adpcm_encoder
+        if args.portable:
+            if not str(args.output).lower().endswith(".wav"):
+                raise InputError("--portable applies to IMA ADPCM .wav output only")
+            opts["portable"] = True
     if args.frame_size:
         opts["frame_size"] = args.frame_size
     total = 0
@@ -169,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--dither", action="store_true", help="TPDF dither (uniform quantizer)")
     e.add_argument("--frame-size", type=int, default=None)
     e.add_argument("--adpcm-encoder", choices=("search", "greedy"), default="search")
+    e.add_argument("--portable", action="store_true",
+                   help="ADPCM .wav: only codes that ffmpeg, sox and libsndfile decode identically "
+                        "(ffmpeg's decoder rounds differently from the IMA reference; costs ~3 dB)")
     e.add_argument("--sanitize", action="store_true",
                    help="replace NaN with 0 and +-Inf with full scale instead of refusing the file")
     _add_common(e)
