@@ -316,6 +316,20 @@ def decode_file(
     return _decode_file(src, dst, force, subtype, fmt)
 
 
+def _chunked(pieces: Iterator[NDArray[np.float32]], size: int) -> Iterator[NDArray[np.float32]]:
+    """Regroup decoded frames into blocks of about ``size`` samples (one write call each)."""
+    buf: list[NDArray[np.float32]] = []
+    n = 0
+    for y in pieces:
+        buf.append(y)
+        n += y.shape[0]
+        if n >= size:
+            yield np.concatenate(buf)
+            buf, n = [], 0
+    if buf:
+        yield np.concatenate(buf)
+
+
 def _write_error(dst: str | os.PathLike[str], e: Exception) -> OSError:
     """An OSError the CLI prints as one line, naming a full disk when that is the cause."""
     try:
@@ -351,8 +365,8 @@ def _decode_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], force
     with atomic_output(dst, force) as tmp:
         with sf.SoundFile(tmp, "w", header.sample_rate, header.channels, subtype=st,
                           format=fmt) as out:
-            for y in iter_decode(data, rep):
-                out.write(np.clip(y, -1.0, 1.0))
+            for y in _chunked(iter_decode(data, rep), BLOCK):
+                out.write(np.clip(y, -1.0, 1.0, out=y))
         if rep.frames == 0 and header.total_samples != 0:  # concealment alone is not a decode
             raise StreamError(f"{src}: no decodable frame in the file")
     if header.total_samples != bs.UNKNOWN_LENGTH and rep.samples < header.total_samples:

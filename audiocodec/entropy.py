@@ -53,7 +53,7 @@ N_CTX = len(CTX_BOUNDS)
 # encoder state slots
 _LOW, _RANGE, _CACHE, _CSIZE, _POS, _OVF, _FIRST = range(7)
 # decoder state slots
-_CODE, _DRANGE, _DPOS, _DOVR = range(4)
+_CODE, _DRANGE, _DPOS, _DOVR, _DR = range(5)  # _DR: range // total of the pending symbol
 
 ERR_OVERRUN = -1
 ERR_BAD_VALUE = -2
@@ -227,6 +227,7 @@ def dec_init(st: NDArray[np.int64], buf: NDArray[np.uint8], n: int) -> None:
 @njit(cache=True, inline="always")
 def dec_target(st: NDArray[np.int64], total: int) -> int:
     r = st[_DRANGE] // total
+    st[_DR] = r
     v = st[_CODE] // r
     if v >= total:
         v = total - 1
@@ -237,7 +238,7 @@ def dec_target(st: NDArray[np.int64], total: int) -> int:
 def dec_update(
     st: NDArray[np.int64], buf: NDArray[np.uint8], n: int, start: int, size: int, total: int
 ) -> None:
-    r = st[_DRANGE] // total
+    r = st[_DR]  # set by dec_target for this same total
     st[_CODE] -= start * r
     st[_DRANGE] = size * r
     while st[_DRANGE] < TOP:
