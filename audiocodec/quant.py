@@ -244,12 +244,12 @@ def search_g(
 ) -> int:
     """Smallest global index ``g`` whose estimated payload fits ``target`` bits.
 
-    Binary search, first within 16 of ``guess`` (usually the previous frame's
+    Binary search, first within 6 of ``guess`` (usually the previous frame's
     ``g``), widened to the whole 0..SF_MAX range when the answer lies outside.
     Leaves ``sf`` and ``q`` for the returned ``g``.
     """
-    lo = max(0, guess - 16)
-    hi = min(SF_MAX, guess + 16)
+    lo = max(0, guess - 6)
+    hi = min(SF_MAX, guess + 6)
     make_sf(offsets, hi, nb, fixed, sf)
     _quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
     if estimate_bits(q, sf, edges, nb) > target:
