@@ -287,6 +287,18 @@ def _lcg(state: NDArray[np.uint64]) -> float:
     return float(state[0] >> np.uint64(11)) * (2.0 / 9007199254740992.0) - 1.0
 
 
+@njit(cache=True, inline="always")
+def _noise_filled(q: NDArray[np.int32], c: int, lo: int, hi: int, nf_start: int) -> bool:
+    """A band the decoder noise-fills: at or above ``nf_start`` and all zero.
+    (Encoder and decoder must agree on this rule.)"""
+    if lo < nf_start:
+        return False
+    for k in range(lo, hi):
+        if q[c, k] != 0:
+            return False
+    return True
+
+
 @njit(cache=True)
 def reconstruct(
     q: NDArray[np.int32], sf: NDArray[np.int32], edges: NDArray[np.int32], nb: int, law: int,
@@ -308,14 +320,7 @@ def reconstruct(
             for b in range(nbc[c]):
                 lo = edges[b]
                 hi = edges[b + 1]
-                if lo < nf_start:
-                    continue
-                zero = True
-                for k in range(lo, hi):
-                    if q[c, k] != 0:
-                        zero = False
-                        break
-                if not zero:
+                if not _noise_filled(q, c, lo, hi, nf_start):
                     continue
                 amp = nf[c] / NF_STEP_16THS * 2.0 ** ((sf[c, b] - SF_BIAS) * 0.25) * np.sqrt(3.0)
                 for k in range(lo, hi):
@@ -348,16 +353,10 @@ def noise_levels(
         for b in range(nbc[c]):
             lo = edges[b]
             hi = edges[b + 1]
-            if lo < nf_start:
-                continue
-            zero = True
-            e = 0.0
-            for k in range(lo, hi):
-                if q[c, k] != 0:
-                    zero = False
-                    break
-                e += coefs[c, k] * coefs[c, k]
-            if zero:
+            if _noise_filled(q, c, lo, hi, nf_start):
+                e = 0.0
+                for k in range(lo, hi):
+                    e += coefs[c, k] * coefs[c, k]
                 ratios[n] = np.sqrt(e / (hi - lo)) / 2.0 ** ((sf[c, b] - SF_BIAS) * 0.25)
                 n += 1
         if n == 0:
