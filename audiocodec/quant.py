@@ -236,6 +236,17 @@ def step_of(sf: NDArray[np.integer] | int) -> NDArray[np.float64]:
     return np.asarray(2.0 ** ((np.asarray(sf, dtype=np.float64) - SF_BIAS) / 4.0))
 
 
+@njit(cache=True, inline="always")
+def _fits(
+    coefs: NDArray[np.float64], mag: NDArray[np.float64], dither: NDArray[np.float64],
+    offsets: NDArray[np.int32], fixed: NDArray[np.int32], edges: NDArray[np.int32], nb: int,
+    law: int, target: float, g: int, sf: NDArray[np.int32], q: NDArray[np.int32],
+) -> bool:
+    make_sf(offsets, g, nb, fixed, sf)
+    _quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
+    return estimate_bits(q, sf, edges, nb) <= target
+
+
 @njit(cache=True)
 def search_g(
     coefs: NDArray[np.float64], mag: NDArray[np.float64], dither: NDArray[np.float64],
@@ -244,36 +255,67 @@ def search_g(
 ) -> int:
     """Smallest global index ``g`` whose estimated payload fits ``target`` bits.
 
-    Binary search, first within 6 of ``guess`` (usually the previous frame's
-    ``g``), widened to the whole 0..SF_MAX range when the answer lies outside.
-    Leaves ``sf`` and ``q`` for the returned ``g``.
+    Galloping search from ``guess`` (usually the previous frame's ``g``, which
+    is rarely more than a step or two off): steps of 1, 2, 4, ... bracket the
+    answer, then bisection. Two or three estimates when the guess is close.
+    Leaves ``sf`` and ``q`` for the returned ``g`` (``SF_MAX`` when nothing fits).
     """
-    lo = max(0, guess - 6)
-    hi = min(SF_MAX, guess + 6)
-    make_sf(offsets, hi, nb, fixed, sf)
-    _quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
-    if estimate_bits(q, sf, edges, nb) > target:
-        lo = hi + 1
-        hi = SF_MAX
-    elif lo > 0:
-        make_sf(offsets, lo, nb, fixed, sf)
-        _quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
-        if estimate_bits(q, sf, edges, nb) <= target:
-            hi = lo
-            lo = 0
-    best = SF_MAX
-    while lo <= hi:
+    g = min(SF_MAX, max(0, guess))
+    if _fits(coefs, mag, dither, offsets, fixed, edges, nb, law, target, g, sf, q):
+        hi = g  # fits
+        lo = -1  # does not fit (-1: not found yet)
+        span = 1
+        while hi > 0:
+            t = max(0, hi - span)
+            if _fits(coefs, mag, dither, offsets, fixed, edges, nb, law, target, t, sf, q):
+                hi = t
+                span *= 2
+            else:
+                lo = t
+                break
+        last = hi if lo < 0 else lo
+    else:
+        lo = g
+        hi = SF_MAX + 1  # fits (SF_MAX + 1: not found yet)
+        span = 1
+        while lo < SF_MAX:
+            t = min(SF_MAX, lo + span)
+            if _fits(coefs, mag, dither, offsets, fixed, edges, nb, law, target, t, sf, q):
+                hi = t
+                break
+            lo = t
+            span *= 2
+        last = hi if hi <= SF_MAX else lo
+        if hi > SF_MAX:
+            hi = SF_MAX
+            lo = SF_MAX  # nothing fits: the coarsest step
+    while hi - lo > 1:
         mid = (lo + hi) // 2
-        make_sf(offsets, mid, nb, fixed, sf)
+        if _fits(coefs, mag, dither, offsets, fixed, edges, nb, law, target, mid, sf, q):
+            hi = mid
+        else:
+            lo = mid
+        last = mid
+    if last != hi:
+        make_sf(offsets, hi, nb, fixed, sf)
+        _quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
+    return hi
+
+
+def search_g_reference(
+    coefs: NDArray[np.float64], mag: NDArray[np.float64], dither: NDArray[np.float64],
+    offsets: NDArray[np.int32], fixed: NDArray[np.int32], edges: NDArray[np.int32], nb: int,
+    law: int, target: float, sf: NDArray[np.int32], q: NDArray[np.int32],
+) -> int:
+    """:func:`search_g` by exhaustive scan (the test oracle): the smallest fitting ``g``."""
+    for g in range(SF_MAX + 1):
+        make_sf(offsets, g, nb, fixed, sf)
         _quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
         if estimate_bits(q, sf, edges, nb) <= target:
-            best = mid
-            hi = mid - 1
-        else:
-            lo = mid + 1
-    make_sf(offsets, best, nb, fixed, sf)
+            return g
+    make_sf(offsets, SF_MAX, nb, fixed, sf)
     _quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
-    return best
+    return SF_MAX
 
 
 NF_MIN_HZ = 3000.0  # bands starting below this are never noise filled (tonal, easily unmasked)

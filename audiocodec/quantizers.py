@@ -155,6 +155,7 @@ class AdaptiveQuantizer(Quantizer):
         self._pns = per_ch <= PNS_MAX_BPS
         self._nf_start = noise_fill_start(config.sample_rate, n)
         self._pe_avg = 0.0
+        self._widths = {s: np.diff(config.edges(s)).astype(np.float64) for s in (False, True)}
 
     def shape(
         self, coefs: NDArray[np.float64], short: bool, edges: NDArray[np.int32], ms: NDArray[np.uint8]
@@ -165,21 +166,12 @@ class AdaptiveQuantizer(Quantizer):
             coefs[:, edges[cut]:] = 0.0  # plan.coefs is a private copy or rotation
         model = self._models[short]
         res = model.analyze(coefs)  # batch over channels: (C, nb)
-        thr = np.asarray(res.threshold, dtype=np.float64).copy()
-        if coefs.shape[0] == 2 and ms.any():
-            # M/S bands: both channels take the stricter threshold
-            both = np.minimum(thr[0], thr[1])
-            thr[:, ms.astype(bool)] = both[ms.astype(bool)]
-        width = np.diff(edges).astype(np.float64)
-        # uniform-noise model: a step s leaves s^2/12 per coefficient
-        step = np.sqrt(12.0 * np.maximum(thr, 1e-30) / width)
-        lsf = 4.0 * np.log2(step)
+        thr = np.asarray(res.threshold, dtype=np.float64)
         energy = np.asarray(res.energy, dtype=np.float64)
-        silent = energy <= thr  # nothing audible: let the band go to zero cheaply
-        lsf = np.where(silent, lsf + SILENT_BOOST, lsf)
-        ref = lsf.mean(axis=1, keepdims=True)  # any reference will do: the rate loop adds g
-        lsf = ref + SHAPE_ALPHA * (lsf - ref)
-        offsets = np.clip(np.round(lsf - ref), -120, 120).astype(np.int32)
+        offsets = np.empty(thr.shape, np.int32)
+        silent = np.empty(thr.shape, np.bool_)
+        width = self._widths[short]
+        _shape_kernel(thr, energy, width, ms, SHAPE_ALPHA, SILENT_BOOST, offsets, silent)
         nf = np.zeros(coefs.shape[0], np.int32)
         self._fixed = None
         if not short and NOISE_FILL:
@@ -200,7 +192,6 @@ class AdaptiveQuantizer(Quantizer):
         if short:
             demand = 1.0
         return offsets, nf, demand
-
 
     def refine(self, plan: Plan, sf: NDArray[np.int32], edges: NDArray[np.int32]) -> bool:
         """Drop bands the first search left to a few stray +-1 values.
@@ -235,6 +226,39 @@ def make_quantizer(name: str, config: MdctConfig, bitrate: float = 96000.0) -> Q
     if name == "adaptive":
         return AdaptiveQuantizer(config, bitrate)
     raise InputError(f"quantizer must be one of {QUANTIZERS}, got {name!r}")
+
+
+@njit(cache=True)
+def _shape_kernel(thr: NDArray[np.float64], energy: NDArray[np.float64], width: NDArray[np.float64],
+                  ms: NDArray[np.uint8], alpha: float, silent_boost: float,
+                  offsets: NDArray[np.int32], silent: NDArray[np.bool_]) -> None:
+    """Step shape (1.5 dB units, mean-free per channel) from per-band thresholds.
+
+    M/S bands take the stricter of the two channels' thresholds; a band's step
+    leaves ``step^2 / 12`` of noise per coefficient, so ``step = sqrt(12 T / w)``
+    and its index is ``4 log2(step)``; bands whose energy is under the threshold
+    (``silent``) get ``silent_boost`` more; ``alpha`` scales the shape (1 = follow
+    the threshold, 0 = flat).
+    """
+    nch, nb = thr.shape
+    lsf = np.empty(nb)
+    for c in range(nch):
+        total = 0.0
+        for b in range(nb):
+            t = thr[c, b]
+            if nch == 2 and ms[b]:
+                t = min(thr[0, b], thr[1, b])
+            v = 2.0 * np.log2(12.0 * max(t, 1e-30) / width[b])  # = 4 log2(sqrt(12 t / w))
+            sil = energy[c, b] <= t
+            silent[c, b] = sil
+            if sil:
+                v += silent_boost
+            lsf[b] = v
+            total += v
+        ref = total / nb
+        for b in range(nb):
+            o = np.round(alpha * (lsf[b] - ref))
+            offsets[c, b] = np.int32(min(120.0, max(-120.0, o)))
 
 
 # ------------------------------------------------------------------ stereo

@@ -16,11 +16,12 @@ The high-pass removes the low-frequency energy that dominates music but does not
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
 from .errors import PsychoacousticsError
 
-__all__ = ["detect_transient", "transient_strength"]
+__all__ = ["detect_transient", "transient_strength", "transient_strength_reference"]
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -62,6 +63,46 @@ def transient_strength(
             f"sub_block and memory must be >= 1, got sub_block={sub_block}, memory={memory}"
         )
     n_sub = sig.size // sub_block
+    ratio: FloatArray = np.empty(n_sub)
+    _strength_kernel(np.ascontiguousarray(sig), sub_block, memory, 10.0 ** (floor_db / 10.0), ratio)
+    return ratio
+
+
+@njit(cache=True)
+def _strength_kernel(
+    sig: FloatArray, sub_block: int, memory: int, floor: float, ratio: FloatArray
+) -> None:
+    """Compiled body of :func:`transient_strength` (direct sums instead of a prefix sum)."""
+    n_sub = ratio.size
+    energy = np.empty(n_sub)
+    for i in range(n_sub):
+        s = 0.0
+        for k in range(i * sub_block, (i + 1) * sub_block):
+            h = sig[k] - sig[k - 1] if k > 0 else 0.0
+            s += h * h
+        energy[i] = s / sub_block
+    for i in range(n_sub):
+        if i == 0:
+            ref = energy[0]
+        else:
+            first = max(i - memory, 0)
+            ref = 0.0
+            for j in range(first, i):
+                ref += energy[j]
+            ref /= i - first
+        ratio[i] = energy[i] / max(max(ref, 0.0), floor)
+
+
+def transient_strength_reference(
+    x: ArrayLike, sub_block: int, *, memory: int = 8, floor_db: float = -70.0
+) -> FloatArray:
+    """Vectorised numpy form of :func:`transient_strength`: the oracle for its compiled kernel."""
+    sig = _check_signal(x)
+    if sub_block < 1 or memory < 1:
+        raise PsychoacousticsError(
+            f"sub_block and memory must be >= 1, got sub_block={sub_block}, memory={memory}"
+        )
+    n_sub = sig.size // sub_block
     if n_sub == 0:
         return np.zeros(0)
     hp = np.empty(n_sub * sub_block)
@@ -69,15 +110,13 @@ def transient_strength(
     np.subtract(sig[1 : n_sub * sub_block], sig[: n_sub * sub_block - 1], out=hp[1:])
     energy = np.mean((hp * hp).reshape(n_sub, sub_block), axis=1)
 
-    # Mean of the previous `memory` energies (fewer at the start) via a prefix sum; energies are
-    # non-negative and of similar scale within `memory` blocks, so cancellation is harmless.
-    csum = np.concatenate(([0.0], np.cumsum(energy)))
-    idx = np.arange(n_sub)
-    first = np.maximum(idx - memory, 0)
-    count = idx - first
+    # Mean of the previous `memory` energies (fewer at the start): a convolution sums each window
+    # directly (a prefix-sum difference would cancel in a quiet stretch after a loud one).
+    window_sum = np.convolve(energy, np.ones(memory))[: n_sub - 1]
+    count = np.minimum(np.arange(1, n_sub), memory)
     ref = np.empty(n_sub)
     ref[0] = energy[0]
-    ref[1:] = (csum[idx[1:]] - csum[first[1:]]) / count[1:]
+    ref[1:] = window_sum / count
     floor = 10.0 ** (floor_db / 10.0)
     ratio: FloatArray = energy / np.maximum(np.maximum(ref, 0.0), floor)
     return ratio

@@ -217,3 +217,31 @@ def test_decoder_does_not_import_psychoacoustics(tmp_path) -> None:  # type: ign
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_rate_search_matches_exhaustive_scan(seed: int) -> None:
+    """The galloping ``search_g`` against a scan of every step index (the oracle)."""
+    from audiocodec import quant
+    from audiocodec.codec import MdctConfig
+
+    rng = np.random.default_rng(seed)
+    cfg = MdctConfig(48000, 2, 1024, 1024)
+    edges = cfg.edges(False)
+    nb = len(edges) - 1
+    coefs = rng.standard_normal((2, 1024)) * np.geomspace(1.0, 1e-3, 1024) * 10.0 ** rng.uniform(-3, 1)
+    offsets = rng.integers(-8, 9, (2, nb)).astype(np.int32)
+    fixed = np.full((2, nb), -1, np.int32)
+    law = quant.LAW_POWER if seed % 2 else quant.LAW_UNIFORM
+    mag = np.empty_like(coefs)
+    quant.magnitudes(coefs, law, mag)
+    dither = np.zeros_like(coefs)
+    sf_a, sf_b = np.zeros((2, nb), np.int32), np.zeros((2, nb), np.int32)
+    q_a, q_b = np.zeros((2, 1024), np.int32), np.zeros((2, 1024), np.int32)
+    for target in (200.0, 1500.0, 6000.0, 1e9):
+        want = quant.search_g_reference(coefs, mag, dither, offsets, fixed, edges, nb, law, target, sf_b, q_b)
+        for guess in (0, want - 3, want, want + 1, want + 40, quant.SF_MAX):
+            g = quant.search_g(coefs, mag, dither, offsets, fixed, edges, nb, law, target, guess, sf_a, q_a)
+            assert g == want, (target, guess)
+            np.testing.assert_array_equal(sf_a, sf_b)
+            np.testing.assert_array_equal(q_a, q_b)

@@ -30,6 +30,7 @@ from psychoacoustics import (
     spreading_db,
     transient_strength,
 )
+from psychoacoustics.transient import transient_strength_reference
 
 FS = 48000
 N = 1024
@@ -396,3 +397,33 @@ def test_config_is_frozen() -> None:
         model.config.n_bins = 512  # type: ignore[misc]
     with pytest.raises(ValueError):
         model.ath_bin[0] = 0.0
+
+
+@pytest.mark.parametrize("fs", [16000, 48000])
+@pytest.mark.parametrize("n", [128, 256, 1024])
+def test_compiled_analyze_matches_numpy_reference(fs: int, n: int) -> None:
+    """The numba kernel behind ``analyze`` against the vectorised numpy oracle."""
+    edges = critical_band_edges(fs, n)
+    model = PsychoModel(fs, n, edges, ath_max_db=15.0)
+    rng = np.random.default_rng(11)
+    x = 0.02 * rng.standard_normal(6 * n) + sine(fs / 7, 0.4, 6 * n, fs)
+    x[3 * n :] *= 30.0 * np.exp(-np.arange(3 * n) / n)  # level jump and decay
+    coefs = np.vstack([mdct_frames(x, n), np.zeros((1, n)), rng.standard_normal((1, n)) * 1e-9])
+    fast, ref = model.analyze(coefs), model.analyze_reference(coefs)
+    for name in ("energy", "threshold", "tonality", "pe", "bin_threshold"):
+        np.testing.assert_allclose(getattr(fast, name), getattr(ref, name), rtol=1e-9, atol=1e-300)
+    np.testing.assert_allclose(fast.smr_db, ref.smr_db, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("sub_block", [1, 7, 128])
+@pytest.mark.parametrize("memory", [1, 8])
+def test_compiled_transient_matches_numpy_reference(sub_block: int, memory: int) -> None:
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(3000) * np.exp(rng.standard_normal(3000))
+    x[1500:] *= 100.0
+    x[2200:2300] = 0.0
+    fast = transient_strength(x, sub_block, memory=memory)
+    ref = transient_strength_reference(x, sub_block, memory=memory)
+    assert fast.shape == ref.shape == (3000 // sub_block,)
+    np.testing.assert_allclose(fast, ref, rtol=1e-9)
+    assert transient_strength(x[:sub_block - 1], sub_block).shape == (0,)
