@@ -160,6 +160,48 @@ def _check_block(block: Any, channels: int) -> NDArray[np.float64]:
     return a
 
 
+class _Fifo:
+    """Samples waiting to be coded, (frames, channels) float64, in one reused buffer.
+
+    ``push`` appends, ``consume`` drops from the front, ``view`` is the live part
+    (a view, valid until the next ``push``). The buffer is compacted in place and
+    grows (doubling) only when a block does not fit, so a live callback that
+    feeds blocks of a steady size stops allocating after its first calls.
+    """
+
+    def __init__(self, channels: int, capacity: int) -> None:
+        self._a = np.zeros((max(1, capacity), channels))
+        self._start = 0
+        self._end = 0
+
+    def __len__(self) -> int:
+        return self._end - self._start
+
+    def view(self) -> NDArray[np.float64]:
+        return self._a[self._start : self._end]
+
+    def consume(self, n: int) -> None:
+        self._start = min(self._end, self._start + n)
+
+    def push(self, x: NDArray[np.floating] | None, zeros: int = 0) -> None:
+        """Append ``x`` (or ``zeros`` silent frames when ``x`` is None)."""
+        n = zeros if x is None else x.shape[0]
+        live = self._end - self._start
+        if self._end + n > self._a.shape[0]:
+            if live + n > self._a.shape[0]:
+                grown = np.zeros((max(2 * self._a.shape[0], live + n), self._a.shape[1]))
+                grown[:live] = self._a[self._start : self._end]
+                self._a = grown
+            else:
+                self._a[:live] = self._a[self._start : self._end]  # numpy handles the overlap
+            self._start, self._end = 0, live
+        if x is None:
+            self._a[self._end : self._end + n] = 0.0
+        else:
+            self._a[self._end : self._end + n] = x
+        self._end += n
+
+
 def _info_tail(last: bool, total: int) -> bytes:
     return struct.pack("<Q", total) if last else b""
 
@@ -261,7 +303,8 @@ class Encoder:
         self.config = MdctConfig(self.sample_rate, self.channels, n, ovl, "kbd", bsw)
         equiv = self.bitrate if self.quality is None else 16000.0 * self.channels * (1 + self.quality / 2)
         self._q: Quantizer = make_quantizer(self.quantizer, self.config, equiv)
-        self._pending = np.zeros((self.config.pad, self.channels))
+        self._pending = _Fifo(self.channels, 4 * n + self.config.pad)
+        self._pending.push(None, zeros=self.config.pad)
         self._frame_index = 0
         self._short_flags: dict[int, bool] = {}
         self._prev_right_short = False
@@ -322,7 +365,7 @@ class Encoder:
             return []
         np.clip(a, -1.0, 1.0, out=a)
         self._in_count += a.shape[0]
-        self._pending = np.concatenate((self._pending, a)) if self._pending.size else a
+        self._pending.push(a)
         return self._drain(final=False)
 
     def flush(self) -> list[bytes]:
@@ -351,18 +394,18 @@ class Encoder:
         if final:
             total_frames = -(-(self._in_count + c.overlap) // n)
             # pad with zeros so every remaining frame has its look-ahead
-            have = self._pending.shape[0]
+            have = len(self._pending)
             left = total_frames - self._frame_index
             want = (left - 1) * n + need if left > 0 else 0
             if want > have:
-                self._pending = np.concatenate((self._pending, np.zeros((want - have, self.channels))))
+                self._pending.push(None, zeros=want - have)
             for i in range(left):
                 packets.append(self._encode_frame(last=(i == left - 1)))
-                self._pending = self._pending[n:]
+                self._pending.consume(n)
             return packets
-        while self._pending.shape[0] >= need:
+        while len(self._pending) >= need:
             packets.append(self._encode_frame(last=False))
-            self._pending = self._pending[n:]
+            self._pending.consume(n)
         return packets
 
     def _is_short(self, t: int) -> bool:
@@ -374,7 +417,7 @@ class Encoder:
 
             n = self.config.frame_size
             off = (t - self._frame_index) * n
-            seg = self._pending[off : off + 2 * n]
+            seg = self._pending.view()[off : off + 2 * n]
             self._short_flags[t] = frame_has_attack(seg, self.config)
             for k in [k for k in self._short_flags if k < t - 2]:
                 del self._short_flags[k]
@@ -384,7 +427,7 @@ class Encoder:
         c = self.config
         n = c.frame_size
         t = self._frame_index
-        seg = self._pending[: 2 * n].T  # (C, 2N)
+        seg = self._pending.view()[: 2 * n].T  # (C, 2N)
         if seg.shape[1] < 2 * n:
             # low-overlap windows are zero past 3N/2 + L/2: those samples need not have arrived
             seg = np.concatenate((seg, np.zeros((self.channels, 2 * n - seg.shape[1]))), axis=1)
@@ -508,7 +551,7 @@ class Encoder:
             raise InputError(f"ADPCM packet size must be 32..8192 samples, got {n}")
         self._adpcm_n = int(n)
         self._adpcm_state = adpcm.AdpcmState(self.channels)
-        self._pending = np.zeros((0, self.channels))
+        self._pending = _Fifo(self.channels, 4 * self._adpcm_n)
 
     def _adpcm_bitrate(self) -> int:
         return 4 * self.sample_rate * self.channels
@@ -518,10 +561,10 @@ class Encoder:
 
         n = self._adpcm_n
         out: list[bytes] = []
-        while self._pending.shape[0] >= n or (final and self._pending.shape[0] > 0):
-            blk = self._pending[:n]
-            self._pending = self._pending[n:]
-            last = final and self._pending.shape[0] == 0
+        while len(self._pending) >= n or (final and len(self._pending) > 0):
+            blk = self._pending.view()[:n]
+            self._pending.consume(blk.shape[0])
+            last = final and len(self._pending) == 0
             body = adpcm.encode_packet(np.ascontiguousarray(blk, dtype=np.float32),
                                        self._adpcm_state, method=self.adpcm_method)
             head = bytes([bs.INFO_LAST if last else 0]) + _info_tail(last, self._in_count)

@@ -245,3 +245,18 @@ def test_rate_search_matches_exhaustive_scan(seed: int) -> None:
             assert g == want, (target, guess)
             np.testing.assert_array_equal(sf_a, sf_b)
             np.testing.assert_array_equal(q_a, q_b)
+
+
+@pytest.mark.parametrize("mode", ["mdct", "adpcm"])
+def test_streaming_encoder_reuses_its_input_buffer(mode: str) -> None:
+    """Steady live-sized blocks: after the first calls the pending-sample buffer is never
+    reallocated (the audio callback must not allocate big arrays)."""
+    rng = np.random.default_rng(2)
+    enc = Encoder(48000, 2, bitrate=64000, mode=mode, low_delay=True, serial=1)
+    blocks = (0.1 * rng.standard_normal((300, 480, 2))).astype(np.float32)
+    for b in blocks[:4]:
+        enc.encode(b)
+    buf = enc._pending._a
+    n_packets = sum(len(enc.encode(b)) for b in blocks[4:])
+    assert enc._pending._a is buf
+    assert n_packets >= (296 * 480) // enc.frame_size - 2
