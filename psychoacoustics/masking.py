@@ -388,10 +388,7 @@ class PsychoModel:
         PsychoacousticsError
             If ``coefs`` has the wrong shape, is not real, or holds NaN/inf.
         """
-        x = self._check(coefs)
-        single = x.ndim == 1
-        if single:
-            x = x[np.newaxis, :]
+        x, single = self._frames(coefs)
         x = np.ascontiguousarray(x)
         f = x.shape[0]
         nb = self.n_bands
@@ -413,28 +410,10 @@ class PsychoModel:
         return MaskingResult(energy, threshold, smr_db, tonality, pe, bin_thr)
 
     def analyze_reference(self, coefs: ArrayLike) -> MaskingResult:
-        """Vectorised numpy form of :meth:`analyze`: the oracle its compiled kernel is tested
-        against (and the readable statement of the model).
-
-        Parameters
-        ----------
-        coefs : array_like of float, shape (n_bins,) or (frames, n_bins)
-            Orthonormal MDCT coefficients of one channel.
-
-        Returns
-        -------
-        MaskingResult
-            Per-band arrays of shape (n_bands,) for one frame or (frames, n_bands) for a batch.
-
-        Raises
-        ------
-        PsychoacousticsError
-            If ``coefs`` has the wrong shape, is not real, or holds NaN/inf.
+        """Vectorised numpy form of :meth:`analyze` (same arguments, result and errors): the
+        oracle its compiled kernel is tested against, and the readable statement of the model.
         """
-        x = self._check(coefs)
-        single = x.ndim == 1
-        if single:
-            x = x[np.newaxis, :]
+        x, single = self._frames(coefs)
 
         power = x * x
         e_part = np.add.reduceat(power, self.partitions.start, axis=-1)
@@ -459,6 +438,13 @@ class PsychoModel:
         if single:
             return MaskingResult(energy[0], threshold[0], smr_db[0], tonality[0], pe[0], bin_thr[0])
         return MaskingResult(energy, threshold, smr_db, tonality, pe, bin_thr)
+
+    def _frames(self, coefs: ArrayLike) -> tuple[FloatArray, bool]:
+        """Checked coefficients as (frames, n_bins), and whether one frame was given."""
+        x = self._check(coefs)
+        if x.ndim == 1:
+            return x[np.newaxis, :], True
+        return x, False
 
     def _check(self, coefs: ArrayLike) -> FloatArray:
         x = np.asarray(coefs)
