@@ -374,6 +374,7 @@ class ReceiveStats:
     ended: bool = False
     timed_out: bool = False
     concealed_seqs: list[int] = field(default_factory=list)
+    playback: dict[str, Any] | None = None  # app.play.PlayStats with --play
 
 
 class Receiver:
@@ -647,37 +648,72 @@ def receive(
 
 
 def receive_to_file(
-    path: str,
+    path: str | None,
     port: int,
     *,
     bind: str = "0.0.0.0",
     timeout: float = 5.0,
     max_wait: float = 0.06,
     sock: socket.socket | None = None,
+    force: bool = False,
+    play: dict[str, Any] | None = None,
 ) -> ReceiveStats:
-    """Receive one stream on ``port`` and write it to the audio file ``path``."""
+    """Receive one stream on ``port``; write it to the audio file ``path`` and/or play it.
+
+    The file is written to a temp file beside ``path`` and renamed into place when the
+    stream ends (an existing ``path`` needs ``force``). ``play`` (keyword arguments of
+    :class:`app.play.Player`, e.g. ``{"hostapi": "JACK"}``) also plays the stream on an
+    output device; its statistics land in ``stats.playback``.
+    """
+    import contextlib
+
     import soundfile as sf
+
+    from .api import atomic_output
 
     own = sock is None
     sock = sock if sock is not None else open_receiver_socket(port, bind)
     out: list[Any] = []
+    players: list[Any] = []
 
     def on_start(rx: Receiver) -> None:
-        fmt = path.rsplit(".", 1)[-1].upper() if "." in path else "WAV"
-        subtype = "FLOAT" if sf.check_format(fmt, "FLOAT") else None
-        try:
-            out.append(sf.SoundFile(path, "w", rx.stats.sample_rate, rx.stats.channels, subtype=subtype))
-        except (RuntimeError, TypeError, ValueError) as exc:
-            raise InputError(f"cannot write {path!r}: {exc}") from exc
+        if tmp is not None and path is not None:
+            fmt = path.rsplit(".", 1)[-1].upper() if "." in path else "WAV"
+            if fmt not in sf.available_formats():
+                fmt = "WAV"
+            subtype = "FLOAT" if sf.check_format(fmt, "FLOAT") else None
+            try:
+                out.append(sf.SoundFile(tmp, "w", rx.stats.sample_rate, rx.stats.channels,
+                                        subtype=subtype, format=fmt))
+            except (sf.SoundFileError, RuntimeError, TypeError, ValueError) as exc:
+                raise InputError(f"cannot write {path!r}: {exc}") from exc
+        if play is not None:
+            from app.play import Player
+
+            players.append(Player(rx.stats.sample_rate, rx.stats.channels, **play))
 
     def sink(block: np.ndarray) -> None:
-        out[0].write(block)
-
-    try:
-        return receive(sock, sink, timeout=timeout, max_wait=max_wait, on_start=on_start)
-    finally:
         if out:
-            out[0].close()
+            out[0].write(block)
+        if players:
+            players[0].write(block)
+
+    tmp: str | None = None
+    try:
+        with contextlib.ExitStack() as stack:
+            if path is not None:
+                tmp = stack.enter_context(atomic_output(path, force=force))
+            try:
+                stats = receive(sock, sink, timeout=timeout, max_wait=max_wait, on_start=on_start)
+            finally:
+                if out:
+                    out[0].close()
+            if players:
+                stats.playback = asdict(players.pop().close())
+            return stats
+    finally:
+        for player in players:
+            player.close(drain=False)
         if own:
             sock.close()
 
@@ -765,7 +801,17 @@ def run_send(args: argparse.Namespace) -> int:
 
 def add_receive_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``audiocodec receive --port PORT OUT``."""
-    p.add_argument("output", metavar="OUT", help="audio file to write")
+    p.add_argument("output", metavar="OUT", nargs="?", help="audio file to write (optional with --play)")
+    p.add_argument("--play", action="store_true", help="play the stream on an output device")
+    p.add_argument("--device", type=_int_or_str, default=None, help="--play: output device index or name")
+    p.add_argument("--hostapi", default=None, help="--play: host API name, e.g. JACK or ALSA")
+    p.add_argument(
+        "--prebuffer-ms",
+        type=float,
+        default=80.0,
+        help="--play: audio queued before playback starts (default: %(default)s)",
+    )
+    p.add_argument("-f", "--force", action="store_true", help="overwrite OUT")
     p.add_argument("--port", required=True, type=int, help="UDP port to listen on")
     p.add_argument("--bind", default="0.0.0.0", help="address to listen on (default: %(default)s)")
     p.add_argument(
@@ -785,22 +831,38 @@ def add_receive_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_receive(args: argparse.Namespace) -> int:
+    if args.output is None and not args.play:
+        raise InputError("give an output file OUT, --play, or both")
+    play = None
+    if args.play:
+        play = {"device": args.device, "hostapi": args.hostapi, "prebuffer_ms": args.prebuffer_ms}
     stats = receive_to_file(
         args.output,
         args.port,
         bind=args.bind,
         timeout=args.timeout,
         max_wait=args.jitter_ms / 1000.0,
+        force=args.force,
+        play=play,
     )
     if args.stats_json:
         _write_json(args.stats_json, asdict(stats))
     print(
         f"receive: {stats.packets_received} packets, {stats.packets_concealed} concealed, "
         f"{stats.packets_late} late, {stats.packets_out_of_order} out of order, "
-        f"{stats.frames_out} frames" + (" (timed out)" if stats.timed_out else ""),
+        f"{stats.frames_out} frames" + (" (timed out)" if stats.timed_out else "")
+        + (f"; played {stats.playback['frames_played']} frames, {stats.playback['underflows']} "
+           f"underflows, latency {stats.playback['latency_ms']:.1f} ms" if stats.playback else ""),
         file=sys.stderr,
     )
     return 0
+
+
+def _int_or_str(text: str) -> int | str:
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 def _write_json(path: str, data: dict[str, Any]) -> None:

@@ -412,3 +412,103 @@ def test_missing_device_gives_one_line(jack_server):
         assert proc.returncode == 2
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and "error" in lines[0], proc.stderr
+
+
+def test_receive_play_reaches_the_speaker_bit_exact(tmp_path, jack_server):
+    """``audiocodec receive --play``: what the output device plays equals what the receiver
+    decoded (its OUT file), sample for sample, with no underflow after the prebuffer.
+
+    Xruns are counted from the moment the receiver's output ports appear: before that two
+    Python processes start up at once, which on a 2-core machine can starve the dummy
+    backend (it runs without real-time priority) before our stream even exists."""
+    import socket
+
+    import jack
+
+    x = _signal(2.5, seed=4)
+    x[:RATE] = 0.0  # a silent lead-in covers the moment the tester connects
+    src = tmp_path / "src.wav"
+    sf.write(src, x, RATE, subtype="FLOAT")
+    out = tmp_path / "out.wav"
+    stats_path = tmp_path / "rx.json"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    captured = np.zeros((12 * RATE, 2), np.float32)
+    state = {"cap": 0}
+    tester = jack.Client("audiocodec-tester-rx", no_start_server=True)
+    ins = [tester.inports.register(f"in_{k}") for k in range(2)]
+
+    @tester.set_process_callback
+    def process(frames: int) -> None:
+        cap = state["cap"]
+        if cap + frames <= len(captured):
+            for k in range(2):
+                captured[cap : cap + frames, k] = ins[k].get_array()
+            state["cap"] = cap + frames
+
+    tester.activate()
+    cli = [sys.executable, "-m", "audiocodec"]
+    rx = subprocess.Popen(
+        [*cli, "receive", "--port", str(port), "--bind", "127.0.0.1", "--play", "--hostapi", "JACK",
+         "--timeout", "20", "--stats-json", str(stats_path), str(out)],
+        cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    xruns = None
+    tx = None
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and rx.poll() is None and _port_free(port):
+            time.sleep(0.02)  # until the receiver listens
+        tx = subprocess.Popen(
+            [*cli, "send", str(src), "--to", f"127.0.0.1:{port}", "--low-delay"],
+            cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        app_out: list = []
+        while time.monotonic() < deadline and rx.poll() is None:
+            app_out = tester.get_ports("PortAudio.*:out_", is_audio=True, is_output=True)
+            if len(app_out) >= 2:
+                break
+            time.sleep(0.01)
+        assert len(app_out) >= 2, "the receiver's JACK output ports did not appear"
+        # PortAudio registers the ports when it opens the stream and connects them to the
+        # system playback ports when it starts it; connect only to a running client (joining
+        # a client to the graph before its activation makes the dummy backend skip a cycle).
+        while time.monotonic() < deadline and not tester.get_all_connections(app_out[0]):
+            time.sleep(0.01)
+        xruns = XrunCounter()
+        for k in range(2):
+            tester.connect(app_out[k], ins[k])
+        _, tx_err = tx.communicate(timeout=60)
+        _, rx_err = rx.communicate(timeout=60)
+    finally:
+        for p in (tx, rx):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.communicate()
+        if xruns is not None:
+            xruns.close()
+        tester.deactivate()
+        tester.close()
+    assert tx is not None and tx.returncode == 0, tx_err
+    assert rx.returncode == 0, rx_err
+    stats = json.loads(stats_path.read_text())
+    play = stats["playback"]
+    decoded, _ = sf.read(out, dtype="float32", always_2d=True)
+    assert len(decoded) == len(x)
+    assert play["frames_played"] == len(decoded)
+    assert play["underflows"] == 0 and xruns is not None and xruns.count <= MAX_XRUNS, (play, xruns)
+    got = captured[: state["cap"]]
+    lag = _xcorr_lag(got[:, 0], decoded[:, 0])
+    np.testing.assert_array_equal(got[lag : lag + len(decoded)], decoded)
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True

@@ -1,0 +1,152 @@
+"""Play decoded audio on an output device: ``audiocodec receive --play``.
+
+The network thread decodes packets and calls :meth:`Player.write`; a
+sounddevice output stream pulls frames from a ring buffer in its callback::
+
+    UDP -> Receiver (jitter buffer, concealment) -> Decoder -> Player.write -> ring -> outdata
+
+The callback keeps the real-time rules of :mod:`app.live`: it copies from a
+ring allocated before the stream opens, never blocks, allocates, prints or
+touches a file, and counts what ``status`` reports. Playback starts once
+``prebuffer`` frames are queued (the jitter the network side may still
+show); if the ring runs dry later the callback plays silence for the missing
+frames and counts an underflow. ``write`` is the side that may wait: when the
+ring is full it sleeps until the device has played enough.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from audiocodec.errors import DeviceError
+
+from .live import RingBuffer, _find_hostapi, _import_sounddevice, _pick_device
+
+
+@dataclass
+class PlayStats:
+    """What the output stream did."""
+
+    frames_played: int = 0  # frames of decoded audio that reached the device
+    underflows: int = 0  # callbacks that found the ring short (after playback started)
+    frames_silenced: int = 0  # frames of silence played for those
+    status_underflows: int = 0  # output underflows PortAudio reported
+    latency_ms: float = 0.0  # device output latency plus the prebuffer
+
+
+class Player:
+    """Play ``(frames, channels)`` float32 blocks on an output device, in order.
+
+    Parameters
+    ----------
+    samplerate, channels : int
+        Of the stream (the decoder's).
+    device : int or str or None
+        Output device index or name substring (None: the default).
+    hostapi : str or None
+        Host API name substring (e.g. ``"JACK"``).
+    blocksize : int
+        Frames per callback (0: the host's choice).
+    prebuffer_ms : float
+        Audio queued before playback starts.
+    buffer_s : float
+        Ring capacity in seconds.
+    """
+
+    def __init__(
+        self,
+        samplerate: int,
+        channels: int,
+        *,
+        device: int | str | None = None,
+        hostapi: str | None = None,
+        blocksize: int = 0,
+        prebuffer_ms: float = 80.0,
+        buffer_s: float = 2.0,
+    ) -> None:
+        sd = _import_sounddevice()
+        api = _find_hostapi(sd, hostapi) if hostapi else None
+        info = _pick_device(sd, device, "output", api)
+        if info["max_output_channels"] < channels:
+            raise DeviceError(
+                f"output device {info['name']!r} has {info['max_output_channels']} channels, "
+                f"{channels} requested"
+            )
+        self.samplerate = int(samplerate)
+        self.channels = int(channels)
+        self.stats = PlayStats()
+        self._prebuffer = max(1, int(round(prebuffer_ms * samplerate / 1000.0)))
+        self._ring = RingBuffer(max(int(buffer_s * samplerate), 2 * self._prebuffer), channels)
+        self._started = False  # set by write once the prebuffer is queued; read by the callback
+        self._ending = False  # no more writes: running dry is the end, not an underflow
+        try:
+            self._stream = sd.OutputStream(
+                device=info["index"],
+                samplerate=samplerate,
+                blocksize=blocksize,
+                channels=channels,
+                dtype="float32",
+                callback=self._callback,
+            )
+        except (sd.PortAudioError, ValueError) as exc:
+            raise DeviceError(
+                f"cannot open output {info['name']!r} at {samplerate} Hz: {exc}"
+            ) from exc
+        lat = self._stream.latency
+        self.stats.latency_ms = 1000.0 * (float(lat) + self._prebuffer / samplerate)
+        # As in app.live: keep the collector from pausing the callback on setup objects, and
+        # let the audio thread take the GIL back quickly from the network thread.
+        self._old_switch = sys.getswitchinterval()
+        gc.collect()
+        gc.freeze()
+        sys.setswitchinterval(0.001)
+        self._stream.start()
+
+    def _callback(self, outdata: np.ndarray, frames: int, _time: Any, status: Any) -> None:
+        if status.output_underflow:
+            self.stats.status_underflows += 1
+        if not self._started:
+            outdata.fill(0.0)
+            return
+        n = self._ring.read_into(outdata)
+        self.stats.frames_played += n
+        if n < frames:
+            outdata[n:] = 0.0
+            if not self._ending:
+                self.stats.underflows += 1
+                self.stats.frames_silenced += frames - n
+
+    def write(self, block: np.ndarray) -> None:
+        """Queue a block; waits (sleeping, off the audio thread) while the ring is full."""
+        data = np.asarray(block, dtype=np.float32)
+        pos = 0
+        while pos < len(data):
+            pos += self._ring.write(data[pos:])
+            if not self._started and self._ring.readable() >= self._prebuffer:
+                self._started = True
+            if pos < len(data):
+                self._started = True  # a full ring is more than the prebuffer
+                time.sleep(min(0.05, max(0.002, (len(data) - pos) / self.samplerate / 2)))
+
+    def close(self, *, drain: bool = True, timeout: float | None = None) -> PlayStats:
+        """Play out what is queued (``drain``), then stop and close the stream."""
+        self._ending = True
+        self._started = True
+        if drain:
+            limit = time.monotonic() + (
+                timeout if timeout is not None else self._ring.readable() / self.samplerate + 1.0
+            )
+            while self._ring.readable() > 0 and time.monotonic() < limit:
+                time.sleep(0.01)
+            time.sleep(min(0.5, float(self._stream.latency)))  # the device's own queue
+        self._stream.stop()
+        self._stream.close()
+        sys.setswitchinterval(self._old_switch)
+        gc.unfreeze()
+        return self.stats
