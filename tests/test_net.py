@@ -292,3 +292,17 @@ def test_cli_receive_times_out_with_one_line(tmp_path):
     _, err = rx.communicate(timeout=30)
     assert rx.returncode == 2
     assert err.strip().count("\n") == 0 and "no stream header" in err
+    assert not (tmp_path / "out.wav").exists()
+    assert not list(tmp_path.glob(".out.wav.*"))  # no temp file left behind
+
+
+@pytest.mark.parametrize("case", ["exists", "no-output"])
+def test_cli_receive_bad_output_one_line(tmp_path, case):
+    out = tmp_path / "out.wav"
+    out.write_bytes(b"keep me")
+    args = [str(out)] if case == "exists" else []
+    rx = _run_cli("receive", "--bind", "127.0.0.1", "--port", str(_free_port()), "--timeout", "0.3", *args)
+    _, err = rx.communicate(timeout=30)
+    assert rx.returncode == 2
+    assert err.strip().count("\n") == 0 and ("exists" in err if case == "exists" else "--play" in err)
+    assert out.read_bytes() == b"keep me"
