@@ -10,7 +10,7 @@ Stream header (the first packet of a stream, the first 40 bytes of a file)::
     4      1    mode             0 = MDCT, 1 = IMA ADPCM
     5      1    channels         1 or 2
     6      1    window           0 = sine, 1 = KBD (MDCT); 0 for ADPCM
-    7      1    flags            bit 0: block switching may occur; others 0
+    7      1    flags            bit 0: block switching may occur; others 0 (*)
     8      4    sample_rate      8000 .. 48000
     12     2    frame_size       MDCT hop N (64..2048, multiple of 8) or
                                  ADPCM samples per packet (32..8192)
@@ -20,8 +20,11 @@ Stream header (the first packet of a stream, the first 40 bytes of a file)::
     20     4    bitrate          nominal bits per second (0 = VBR/unknown)
     24     8    total_samples    per channel; 2**64-1 = unknown (live stream)
     32     4    serial           random stream id, seeds every frame CRC
-    36     2    reserved         0
+    36     2    reserved         0 (*)
     38     2    header_crc       CRC-16/CCITT-FALSE of bytes 0..37
+
+(*) A version-1 decoder rejects a header whose undefined flag bits or reserved
+field are not zero; a writer that needs them must raise the version.
 
 Frame (one packet)::
 
@@ -120,7 +123,11 @@ class StreamHeader:
             raise HeaderError(f"unsupported AQC version {data[3]} (this decoder reads {VERSION})")
         if crc16(body) != crc:
             raise HeaderError("stream header CRC mismatch (damaged header)")
-        (_, _, mode, ch, win, flags, rate, n, ovl, delay, br, total, serial, _r) = _HEADER.unpack(body)
+        (_, _, mode, ch, win, flags, rate, n, ovl, delay, br, total, serial, reserved) = _HEADER.unpack(body)
+        if reserved != 0 or flags & ~FLAG_BLOCK_SWITCHING:
+            raise HeaderError(
+                f"header reserved field {reserved} / flags {flags:#04x} use bits version 1 does not define"
+            )
         h = cls(mode, ch, rate, n, ovl, delay, br, total, serial, win, flags)
         h.validate()
         return h

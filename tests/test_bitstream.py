@@ -67,6 +67,15 @@ def test_header_rejects_absurd_values_even_with_good_crc() -> None:
             bs.StreamHeader.unpack(bad.pack())
 
 
+@pytest.mark.parametrize("offset, value", [(36, 1), (37, 0x80), (7, 0x02), (7, 0x81)])
+def test_header_rejects_undefined_bits_even_with_good_crc(offset: int, value: int) -> None:
+    body = bytearray(_header().pack()[: bs.HEADER_SIZE - 2])
+    body[offset] = value
+    data = bytes(body) + bs.crc16(bytes(body)).to_bytes(2, "little")
+    with pytest.raises(HeaderError, match="version 1 does not define"):
+        bs.StreamHeader.unpack(data)
+
+
 def test_frame_from_other_stream_rejected() -> None:
     pkt = bs.pack_frame(1, 0, b"abc")
     with pytest.raises(FrameError, match="CRC"):
