@@ -48,6 +48,16 @@ ADAPTIVE_POWER_LAW = 1.0  # 0: the adaptive quantizer uses the uniform law (tuni
 PNS_MAX_BPS = 12000.0  # noise substitution only at or below this rate per channel (ViSQOL: off helps above)
 PNS_TONALITY = 0.3  # bands less tonal than this count as noise-like
 PNS_LEVEL = 2  # noise-fill level index for substituted bands (RMS = step / 8)
+# Bounds on the masking offset (dB from the spread masker energy to the threshold), see
+# psychoacoustics.PsychoModel. Upper: a tonal masker's offset (Johnston's 14.5 + z, over 30 dB
+# above 15 Bark) is capped at the tone-masking-noise value of the MPEG-2 AAC psychoacoustic model
+# (ISO/IEC 13818-7: TMN = 18 dB). Lower: in the lowest critical bands the model cannot resolve
+# harmonics (a partial every few bins looks like noise to the flatness measure), so the offset
+# never falls below MINVAL_DB at 0 Bark, decreasing linearly to 0 at MINVAL_BARK (the role of the
+# per-partition "minval" table of ISO/IEC 11172-3 psychoacoustic model 2). 0 disables either.
+TMN_MAX_DB = 18.0
+MINVAL_DB = 24.0
+MINVAL_BARK = 8.0
 
 
 @dataclass
@@ -80,18 +90,25 @@ class Quantizer:
         nb = len(edges) - 1
         info = self.law_info
         ms = np.zeros(nb, dtype=np.uint8)
+        lr = coefs
         if self.use_ms and coefs.shape[0] == 2:
             coefs, ms = lr_to_ms_auto(coefs, edges)
             if ms.any():
                 info |= INFO_MS
-        offsets, nf, demand = self.shape(coefs, short, edges, ms)
+        offsets, nf, demand = self.shape(coefs, lr, short, edges, ms)
         return Plan(coefs, offsets, info, nf, ms, demand, self._fixed)
 
     _fixed: NDArray[np.int32] | None = None
 
     def shape(
-        self, coefs: NDArray[np.float64], short: bool, edges: NDArray[np.int32], ms: NDArray[np.uint8]
+        self, coefs: NDArray[np.float64], lr: NDArray[np.float64], short: bool, edges: NDArray[np.int32],
+        ms: NDArray[np.uint8],
     ) -> tuple[NDArray[np.int32], NDArray[np.int32], float]:
+        """Step shape, noise-fill flags and reservoir demand of one frame.
+
+        ``coefs`` are the channels as coded (M/S-rotated in the bands ``ms`` flags),
+        ``lr`` the same frame before rotation (what the ear hears).
+        """
         nb = len(edges) - 1
         return (np.zeros((coefs.shape[0], nb), np.int32), np.zeros(coefs.shape[0], np.int32), 0.5)
 
@@ -146,7 +163,9 @@ class AdaptiveQuantizer(Quantizer):
         n = config.frame_size
         self._models = {
             s: PsychoModel(config.sample_rate, n, config.edges(s), ath_max_db=ATH_CAP_DB,
-                           full_scale_db=FULL_SCALE_DB)
+                           full_scale_db=FULL_SCALE_DB,
+                           min_offset_db=_min_offset if MINVAL_DB > 0 else None,
+                           max_offset_db=TMN_MAX_DB if TMN_MAX_DB > 0 else None)
             for s in (False, True)
         }
         per_ch = bitrate / config.channels
@@ -158,20 +177,27 @@ class AdaptiveQuantizer(Quantizer):
         self._widths = {s: np.diff(config.edges(s)).astype(np.float64) for s in (False, True)}
 
     def shape(
-        self, coefs: NDArray[np.float64], short: bool, edges: NDArray[np.int32], ms: NDArray[np.uint8]
+        self, coefs: NDArray[np.float64], lr: NDArray[np.float64], short: bool, edges: NDArray[np.int32],
+        ms: NDArray[np.uint8],
     ) -> tuple[NDArray[np.int32], NDArray[np.int32], float]:
         nb = len(edges) - 1
         cut = self._cut_band[short]
+        rotated = lr is not coefs
         if cut < nb:
             coefs[:, edges[cut]:] = 0.0  # plan.coefs is a private copy or rotation
-        model = self._models[short]
-        res = model.analyze(coefs)  # batch over channels: (C, nb)
+            if rotated:
+                lr = lr.copy()
+                lr[:, edges[cut]:] = 0.0
+        # The ear hears L and R, not M and S: the model masks the unrotated spectra, and an M/S
+        # band takes the stricter of the L and R thresholds for both of its channels (the
+        # noise of M and of S each lands in both L and R).
+        res = self._models[short].analyze(lr)  # batch over channels: (C, nb)
         thr = np.asarray(res.threshold, dtype=np.float64)
-        energy = np.asarray(res.energy, dtype=np.float64)
         offsets = np.empty(thr.shape, np.int32)
         silent = np.empty(thr.shape, np.bool_)
+        energy = np.empty(thr.shape)
         width = self._widths[short]
-        _shape_kernel(thr, energy, width, ms, SHAPE_ALPHA, SILENT_BOOST, offsets, silent)
+        _shape_kernel(coefs, edges, thr, width, ms, SHAPE_ALPHA, SILENT_BOOST, offsets, silent, energy)
         nf = np.zeros(coefs.shape[0], np.int32)
         self._fixed = None
         if not short and NOISE_FILL:
@@ -229,36 +255,48 @@ def make_quantizer(name: str, config: MdctConfig, bitrate: float = 96000.0) -> Q
 
 
 @njit(cache=True)
-def _shape_kernel(thr: NDArray[np.float64], energy: NDArray[np.float64], width: NDArray[np.float64],
-                  ms: NDArray[np.uint8], alpha: float, silent_boost: float,
-                  offsets: NDArray[np.int32], silent: NDArray[np.bool_]) -> None:
-    """Step shape (1.5 dB units, mean-free per channel) from per-band thresholds.
+def _shape_kernel(coefs: NDArray[np.float64], edges: NDArray[np.int32], thr: NDArray[np.float64],
+                  width: NDArray[np.float64], ms: NDArray[np.uint8], alpha: float, silent_boost: float,
+                  offsets: NDArray[np.int32], silent: NDArray[np.bool_], energy: NDArray[np.float64]) -> None:
+    """Step shape (1.5 dB units) from per-band thresholds; also the coded channels' band energies.
 
     M/S bands take the stricter of the two channels' thresholds; a band's step
     leaves ``step^2 / 12`` of noise per coefficient, so ``step = sqrt(12 T / w)``
-    and its index is ``4 log2(step)``; bands whose energy is under the threshold
-    (``silent``) get ``silent_boost`` more; ``alpha`` scales the shape (1 = follow
-    the threshold, 0 = flat).
+    and its index is ``4 log2(step)``; bands whose coded energy is under the
+    threshold (``silent``) get ``silent_boost`` more; ``alpha`` scales the shape
+    (1 = follow the threshold, 0 = flat). The shape is centred on one mean over
+    all channels: the rate loop adds the same global step to every channel, so
+    per-channel centring would give the channels different noise-to-mask ratios.
     """
     nch, nb = thr.shape
-    lsf = np.empty(nb)
+    lsf = np.empty((nch, nb))
+    total = 0.0
     for c in range(nch):
-        total = 0.0
         for b in range(nb):
             t = thr[c, b]
             if nch == 2 and ms[b]:
                 t = min(thr[0, b], thr[1, b])
+            e = 0.0
+            for k in range(edges[b], edges[b + 1]):
+                e += coefs[c, k] * coefs[c, k]
+            energy[c, b] = e
             v = 2.0 * np.log2(12.0 * max(t, 1e-30) / width[b])  # = 4 log2(sqrt(12 t / w))
-            sil = energy[c, b] <= t
+            sil = e <= t
             silent[c, b] = sil
             if sil:
                 v += silent_boost
-            lsf[b] = v
+            lsf[c, b] = v
             total += v
-        ref = total / nb
+    ref = total / (nch * nb)
+    for c in range(nch):
         for b in range(nb):
-            o = np.round(alpha * (lsf[b] - ref))
+            o = np.round(alpha * (lsf[c, b] - ref))
             offsets[c, b] = np.int32(min(120.0, max(-120.0, o)))
+
+
+def _min_offset(bark: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Lower bound of the masking offset (dB) at critical-band rate ``bark`` (see MINVAL_DB)."""
+    return np.maximum(0.0, MINVAL_DB * (1.0 - bark / MINVAL_BARK))
 
 
 # ------------------------------------------------------------------ stereo

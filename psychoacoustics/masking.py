@@ -7,6 +7,7 @@ The model (per frame, all frames of a batch at once)::
     spread energy   c_q = sum_p e_p S[p, q]         (Schroeder spreading, normalised)
     masker tonality a_q = sum_p e_p t_p S[p, q] / c_q
     offset          O_q = a_q (14.5 + z_q) + (1 - a_q) 5.5 dB      (Johnston 1988)
+                    then clipped to optional bounds (min_offset_db(z_q), max_offset_db)
     masking density m_k = c_q 10^(-O_q / 10) / width_q              (bin k in partition q)
     bin threshold   T_k = max(m_k, threshold in quiet of bin k)
     band threshold  T_b = sum of T_k over the band's bins;  SMR_b = E_b / T_b
@@ -19,6 +20,7 @@ is its compiled (numba) form, tested against it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -249,6 +251,14 @@ class PsychoModel:
         Internal masking resolution in Bark.
     tonality_window : int, optional
         Minimum window in bins for the flatness (tonality) measure.
+    min_offset_db : callable, optional
+        Lower bound of the masking offset ``O_q`` (dB) as a function of the partitions'
+        critical-band rate (an array in Bark), like the per-partition ``minval`` of MPEG-1
+        psychoacoustic model 2. Evaluated once, at construction; where it exceeds
+        ``max_offset_db`` it wins. None: no bound.
+    max_offset_db : float, optional
+        Upper bound of ``O_q`` (dB), e.g. 18 for the tone-masking-noise value of the MPEG-2 AAC
+        model; Johnston's tonal offset ``14.5 + z`` exceeds 30 dB above 15 Bark. None: no bound.
 
     Attributes
     ----------
@@ -288,6 +298,8 @@ class PsychoModel:
         ath_max_db: float = ATH_MAX_DB,
         partition_bark: float = 1.0 / 3.0,
         tonality_window: int = MIN_WINDOW_BINS,
+        min_offset_db: Callable[[FloatArray], FloatArray] | None = None,
+        max_offset_db: float | None = None,
     ) -> None:
         edges_arr = np.asarray(band_edges)
         if edges_arr.ndim != 1 or not np.issubdtype(edges_arr.dtype, np.integer):
@@ -315,6 +327,11 @@ class PsychoModel:
         self._windows = flatness_windows(parts.start, parts.width, n, min_bins=cfg.tonality_window)
         self._spread = spreading_matrix(parts.bark)
         self._offset_tone_extra = TONE_MASKING_OFFSET_DB - NOISE_MASKING_OFFSET_DB + parts.bark
+        # offset bounds per partition; -inf / +inf (no bound) leave O_q exactly as it is
+        self._min_offset = np.full(parts.n_parts, -np.inf)
+        if min_offset_db is not None:
+            self._min_offset = np.asarray(min_offset_db(parts.bark), dtype=np.float64).copy()
+        self._max_offset = np.inf if max_offset_db is None else float(max_offset_db)
         self._inv_width = 1.0 / parts.width.astype(np.float64)
         self._part_edges = np.append(parts.start, n).astype(np.intp)
 
@@ -359,6 +376,7 @@ class PsychoModel:
             self.ath_band,
             self._part_to_band,
             self._part_edges,
+            self._min_offset,
         ):
             a.setflags(write=False)
 
@@ -402,7 +420,8 @@ class PsychoModel:
         parts = self.partitions
         _analyze_kernel(
             x, self._part_edges, parts.of_bin, self._windows.lo, self._windows.hi,
-            self._spread, self._offset_tone_extra, self._inv_width, self.ath_bin,
+            self._spread, self._offset_tone_extra, self._min_offset, self._max_offset,
+            self._inv_width, self.ath_bin,
             self.band_edges, self._part_to_band, SFM_NOISE_DB, SFM_TONE_DB,
             energy, threshold, smr_db, tonality, pe, bin_thr,
         )
@@ -424,6 +443,8 @@ class PsychoModel:
         et_part = e_part * t_part
         masker_tonality = (et_part @ self._spread) / np.maximum(spread, _TINY)
         offset_db = NOISE_MASKING_OFFSET_DB + masker_tonality * self._offset_tone_extra
+        # the floor applies last: it wins where the two bounds cross
+        offset_db = np.maximum(np.minimum(offset_db, self._max_offset), self._min_offset)
         density = spread * np.exp(-_LN10_10 * offset_db) * self._inv_width
         # np.take, not fancy indexing: it returns a C-ordered array, several times faster here.
         bin_thr = np.maximum(np.take(density, self.partitions.of_bin, axis=-1), self.ath_bin)
@@ -465,7 +486,8 @@ class PsychoModel:
 @njit(cache=True)
 def _analyze_kernel(
     x: FloatArray, part_edges: IntArray, of_bin: IntArray, win_lo: IntArray, win_hi: IntArray,
-    spread_m: FloatArray, offset_tone_extra: FloatArray, inv_width: FloatArray,
+    spread_m: FloatArray, offset_tone_extra: FloatArray, min_offset: FloatArray, max_offset: float,
+    inv_width: FloatArray,
     ath_bin: FloatArray, band_edges: IntArray, part_to_band: FloatArray,
     sfm_noise_db: float, sfm_tone_db: float,
     energy: FloatArray, threshold: FloatArray, smr_db: FloatArray, tonality: FloatArray,
@@ -519,6 +541,7 @@ def _analyze_kernel(
                 ct += e_part[i] * t_part[i] * w
             a = ct / max(c, _TINY)
             off = NOISE_MASKING_OFFSET_DB + a * offset_tone_extra[q]
+            off = max(min(off, max_offset), min_offset[q])
             density[q] = c * np.exp(-_LN10_10 * off) * inv_width[q]
         for k in range(n):
             bin_thr[f, k] = max(density[of_bin[k]], ath_bin[k])

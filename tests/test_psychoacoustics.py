@@ -401,10 +401,12 @@ def test_config_is_frozen() -> None:
 
 @pytest.mark.parametrize("fs", [16000, 48000])
 @pytest.mark.parametrize("n", [128, 256, 1024])
-def test_compiled_analyze_matches_numpy_reference(fs: int, n: int) -> None:
+@pytest.mark.parametrize("bounded", [False, True])
+def test_compiled_analyze_matches_numpy_reference(fs: int, n: int, bounded: bool) -> None:
     """The numba kernel behind ``analyze`` against the vectorised numpy oracle."""
     edges = critical_band_edges(fs, n)
-    model = PsychoModel(fs, n, edges, ath_max_db=15.0)
+    bounds = {"min_offset_db": lambda z: np.maximum(0.0, 24.0 - 3.0 * z), "max_offset_db": 18.0}
+    model = PsychoModel(fs, n, edges, ath_max_db=15.0, **(bounds if bounded else {}))
     rng = np.random.default_rng(11)
     x = 0.02 * rng.standard_normal(6 * n) + sine(fs / 7, 0.4, 6 * n, fs)
     x[3 * n :] *= 30.0 * np.exp(-np.arange(3 * n) / n)  # level jump and decay
@@ -427,3 +429,24 @@ def test_compiled_transient_matches_numpy_reference(sub_block: int, memory: int)
     assert fast.shape == ref.shape == (3000 // sub_block,)
     np.testing.assert_allclose(fast, ref, rtol=1e-9)
     assert transient_strength(x[:sub_block - 1], sub_block).shape == (0,)
+
+
+def test_masking_offset_bounds() -> None:
+    """``max_offset_db`` caps a tone's offset (threshold rises where 14.5 + z > cap);
+    ``min_offset_db`` floors it (threshold falls where 5.5 dB < floor); a bound that is
+    never reached changes nothing."""
+    edges = critical_band_edges(FS, N)
+    x = sine(12000.0 + 0.37 * FS / (2 * N), 0.5, 4 * N) + sine(150.0, 0.01, 4 * N)
+    x += 1e-4 * np.random.default_rng(3).standard_normal(4 * N)
+    coefs = mdct_frames(x, N)
+    plain = PsychoModel(FS, N, edges).analyze(coefs)
+    capped = PsychoModel(FS, N, edges, max_offset_db=18.0).analyze(coefs)
+    floored = PsychoModel(FS, N, edges, min_offset_db=lambda z: np.where(z < 3, 30.0, 0.0)).analyze(coefs)
+    loose = PsychoModel(FS, N, edges, max_offset_db=60.0, min_offset_db=lambda z: 0.0 * z).analyze(coefs)
+    hi = int(np.searchsorted(edges, int(12000 / (FS / (2 * N))), side="right") - 1)
+    lo = int(np.searchsorted(edges, int(150 / (FS / (2 * N))), side="right") - 1)
+    assert np.all(capped.threshold[:, hi] > 2.0 * plain.threshold[:, hi])
+    assert np.all(capped.threshold >= plain.threshold * (1 - 1e-12))
+    assert np.all(floored.threshold[:, lo] < plain.threshold[:, lo])
+    assert np.all(floored.threshold <= plain.threshold * (1 + 1e-12))
+    np.testing.assert_array_equal(loose.threshold, plain.threshold)
