@@ -40,7 +40,7 @@ from .bands import band_edges
 from .errors import FrameError, HeaderError, InputError, StreamError
 
 if TYPE_CHECKING:
-    from .quantizers import Quantizer
+    from .quantizers import AdaptiveTuning, Quantizer
 
 SHORT_BLOCKS = 8
 INFO_LEFT_SHORT = 0x01
@@ -243,6 +243,10 @@ class Encoder:
         Stream id; random when None (pass one for reproducible bytes).
     total_samples : int or None
         Written into the header when known in advance.
+    dither : bool
+        TPDF dither before uniform-law rounding (measured to hurt; for comparison).
+    tuning : AdaptiveTuning or None
+        The adaptive quantizer's tuning, for experiments (None: the measured defaults).
     """
 
     def __init__(
@@ -250,6 +254,7 @@ class Encoder:
         quantizer: str = "adaptive", low_delay: bool = False, quality: float | None = None,
         block_switching: bool = True, frame_size: int | None = None, adpcm_method: str = "greedy",
         serial: int | None = None, total_samples: int | None = None, dither: bool = False,
+        tuning: AdaptiveTuning | None = None,
     ) -> None:
         self.sample_rate = int(sample_rate)
         self.channels = channels
@@ -264,6 +269,7 @@ class Encoder:
         self.serial = serial
         self.total_samples = total_samples
         self.dither = dither
+        self.tuning = tuning
         if self.mode not in MODES:
             raise InputError(f"mode must be one of {MODES}, got {self.mode!r}")
         if not isinstance(self.channels, int | np.integer) or self.channels not in (1, 2):
@@ -302,7 +308,7 @@ class Encoder:
         bsw = self.block_switching and not self.low_delay
         self.config = MdctConfig(self.sample_rate, self.channels, n, ovl, "kbd", bsw)
         equiv = self.bitrate if self.quality is None else 16000.0 * self.channels * (1 + self.quality / 2)
-        self._q: Quantizer = make_quantizer(self.quantizer, self.config, equiv)
+        self._q: Quantizer = make_quantizer(self.quantizer, self.config, equiv, self.tuning)
         self._pending = _Fifo(self.channels, 4 * n + self.config.pad)
         self._pending.push(None, zeros=self.config.pad)
         self._frame_index = 0

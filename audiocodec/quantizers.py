@@ -36,28 +36,71 @@ QUANTIZERS = ("adaptive", "uniform", "nonuniform")
 
 # noise-fill RMS relative to the band's step, index 1..7 (0 = off): k/16
 NF_LEVELS = np.arange(8) / 16.0
-FULL_SCALE_DB = 96.0  # assumed playback level of a full-scale sine (dB SPL)
-ATH_CAP_DB = 15.0  # dB SPL (full-scale sine = 96 dB): the most the threshold in quiet may allow
 MS_RATIO = 0.5  # M/S for a band when min(E_M, E_S) < MS_RATIO * min(E_L, E_R)
-BW_SCALE = 1.0  # bitrate multiplier for the bandwidth rule (tuning knob)
-SHAPE_ALPHA = 1.0  # 1 = steps follow the masking threshold fully, 0 = flat (uniform)
-SILENT_BOOST = 0.0  # extra step (1.5 dB units) for bands whose signal is below the threshold
-DROP_RATIO = 0.0  # see AdaptiveQuantizer.refine (0 = off: ViSQOL scored every tried value lower)
-NOISE_FILL = 1.0  # 0 disables noise filling (tuning knob)
-ADAPTIVE_POWER_LAW = 1.0  # 0: the adaptive quantizer uses the uniform law (tuning knob)
-PNS_MAX_BPS = 12000.0  # noise substitution only at or below this rate per channel (ViSQOL: off helps above)
-PNS_TONALITY = 0.3  # bands less tonal than this count as noise-like
-PNS_LEVEL = 2  # noise-fill level index for substituted bands (RMS = step / 8)
-# Bounds on the masking offset (dB from the spread masker energy to the threshold), see
-# psychoacoustics.PsychoModel. Upper: a tonal masker's offset (Johnston's 14.5 + z, over 30 dB
-# above 15 Bark) is capped at the tone-masking-noise value of the MPEG-2 AAC psychoacoustic model
-# (ISO/IEC 13818-7: TMN = 18 dB). Lower: in the lowest critical bands the model cannot resolve
-# harmonics (a partial every few bins looks like noise to the flatness measure), so the offset
-# never falls below MINVAL_DB at 0 Bark, decreasing linearly to 0 at MINVAL_BARK (the role of the
-# per-partition "minval" table of ISO/IEC 11172-3 psychoacoustic model 2). 0 disables either.
-TMN_MAX_DB = 18.0
-MINVAL_DB = 24.0
-MINVAL_BARK = 8.0
+
+
+@dataclass(frozen=True)
+class AdaptiveTuning:
+    """The adaptive quantizer's tuning (configuration, not state): the defaults are the values
+    ViSQOL chose on the SQAM items (``docs/RESULTS.md``); experiments pass a variant to
+    :class:`AdaptiveQuantizer` (or ``Encoder(tuning=...)``).
+
+    Attributes
+    ----------
+    full_scale_db : float
+        Assumed playback level of a full-scale sine, dB SPL.
+    ath_cap_db : float
+        The most the threshold in quiet may allow, dB SPL.
+    bw_scale : float
+        Bitrate multiplier for the bandwidth rule (:func:`bandwidth_hz`).
+    shape_alpha : float
+        1 = steps follow the masking threshold fully, 0 = flat (uniform).
+    silent_boost : float
+        Extra step (1.5 dB units) for bands whose signal is below the threshold.
+    drop_ratio : float
+        See :meth:`AdaptiveQuantizer.refine` (0 = off: ViSQOL scored every tried value lower).
+    noise_fill : bool
+        Noise filling of bands quantized to zero.
+    power_law : bool
+        The power-law (3/4) quantizer; False uses the uniform law.
+    pns_max_bps : float
+        Noise substitution only at or below this rate per channel (ViSQOL: off helps above).
+    pns_tonality : float
+        Bands less tonal than this count as noise-like (substitution).
+    pns_level : int
+        Noise-fill level index of substituted bands (RMS = step * level / 16).
+    tmn_max_db, minval_db, minval_bark : float
+        Bounds on the masking offset (dB from the spread masker energy to the threshold), see
+        :class:`psychoacoustics.PsychoModel`. Upper: a tonal masker's offset (Johnston's
+        14.5 + z, over 30 dB above 15 Bark) is capped at the tone-masking-noise value of the
+        MPEG-2 AAC psychoacoustic model (ISO/IEC 13818-7: TMN = 18 dB). Lower: in the lowest
+        critical bands the model cannot resolve harmonics (a partial every few bins looks like
+        noise to the flatness measure), so the offset never falls below ``minval_db`` at 0 Bark,
+        decreasing linearly to 0 at ``minval_bark`` (the role of the per-partition "minval"
+        table of ISO/IEC 11172-3 psychoacoustic model 2). 0 disables either bound.
+    """
+
+    full_scale_db: float = 96.0
+    ath_cap_db: float = 15.0
+    bw_scale: float = 1.0
+    shape_alpha: float = 1.0
+    silent_boost: float = 0.0
+    drop_ratio: float = 0.0
+    noise_fill: bool = True
+    power_law: bool = True
+    pns_max_bps: float = 12000.0
+    pns_tonality: float = 0.3
+    pns_level: int = 2
+    tmn_max_db: float = 18.0
+    minval_db: float = 24.0
+    minval_bark: float = 8.0
+
+    def min_offset(self, bark: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Lower bound of the masking offset (dB) at critical-band rate ``bark``."""
+        return np.maximum(0.0, self.minval_db * (1.0 - bark / self.minval_bark))
+
+
+DEFAULT_TUNING = AdaptiveTuning()
 
 
 @dataclass
@@ -130,17 +173,18 @@ class NonUniformQuantizer(Quantizer):
     law_info = INFO_POWER_LAW
 
 
-def bandwidth_hz(bits_per_channel: float) -> float:
+def bandwidth_hz(bits_per_channel: float, scale: float = 1.0) -> float:
     """Audio bandwidth the adaptive quantizer codes at a per-channel bitrate.
 
     Piecewise-linear (kbit/s per channel -> kHz): 8 -> 9, 12 -> 14, 16 and
     up -> 22. Measured here with ViSQOL on the SQAM items: at 16 and 32
     kbit/s per channel every lower cut-off (AAC-like 10.5-14 kHz) scored worse
-    than the full band, so the cut only applies at very low rates.
+    than the full band, so the cut only applies at very low rates. ``scale``
+    multiplies the bitrate first (a tuning knob).
     """
     pts_b = [8000, 12000, 16000]
     pts_f = [9000, 14000, 22000]
-    return float(np.interp(bits_per_channel * BW_SCALE, pts_b, pts_f))
+    return float(np.interp(bits_per_channel * scale, pts_b, pts_f))
 
 
 class AdaptiveQuantizer(Quantizer):
@@ -155,23 +199,25 @@ class AdaptiveQuantizer(Quantizer):
     name = "adaptive"
     law_info = INFO_POWER_LAW
 
-    def __init__(self, config: MdctConfig, bitrate: float = 96000.0):
+    def __init__(self, config: MdctConfig, bitrate: float = 96000.0,
+                 tuning: AdaptiveTuning = DEFAULT_TUNING):
         super().__init__(config, bitrate)
-        self.law_info = INFO_POWER_LAW if ADAPTIVE_POWER_LAW else 0
+        self.tuning = t = tuning
+        self.law_info = INFO_POWER_LAW if t.power_law else 0
         from psychoacoustics import PsychoModel
 
         n = config.frame_size
         self._models = {
-            s: PsychoModel(config.sample_rate, n, config.edges(s), ath_max_db=ATH_CAP_DB,
-                           full_scale_db=FULL_SCALE_DB,
-                           min_offset_db=_min_offset if MINVAL_DB > 0 else None,
-                           max_offset_db=TMN_MAX_DB if TMN_MAX_DB > 0 else None)
+            s: PsychoModel(config.sample_rate, n, config.edges(s), ath_max_db=t.ath_cap_db,
+                           full_scale_db=t.full_scale_db,
+                           min_offset_db=t.min_offset if t.minval_db > 0 else None,
+                           max_offset_db=t.tmn_max_db if t.tmn_max_db > 0 else None)
             for s in (False, True)
         }
         per_ch = bitrate / config.channels
-        cut_bin = int(bandwidth_hz(per_ch) / (config.sample_rate / 2.0) * n)
+        cut_bin = int(bandwidth_hz(per_ch, t.bw_scale) / (config.sample_rate / 2.0) * n)
         self._cut_band = {s: int(np.searchsorted(config.edges(s), cut_bin)) for s in (False, True)}
-        self._pns = per_ch <= PNS_MAX_BPS
+        self._pns = per_ch <= t.pns_max_bps
         self._nf_start = noise_fill_start(config.sample_rate, n)
         self._pe_avg = 0.0
         self._widths = {s: np.diff(config.edges(s)).astype(np.float64) for s in (False, True)}
@@ -197,20 +243,21 @@ class AdaptiveQuantizer(Quantizer):
         silent = np.empty(thr.shape, np.bool_)
         energy = np.empty(thr.shape)
         width = self._widths[short]
-        _shape_kernel(coefs, edges, thr, width, ms, SHAPE_ALPHA, SILENT_BOOST, offsets, silent, energy)
+        t = self.tuning
+        _shape_kernel(coefs, edges, thr, width, ms, t.shape_alpha, t.silent_boost, offsets, silent, energy)
         nf = np.zeros(coefs.shape[0], np.int32)
         self._fixed = None
-        if not short and NOISE_FILL:
+        if not short and t.noise_fill:
             nf[:] = 1  # enabled; quant.noise_levels sets the level after the rate loop
             if self._pns:
                 lo = edges[:-1]
                 tonal = np.asarray(res.tonality, dtype=np.float64)
-                sub = (lo >= self._nf_start) & (np.arange(nb) < cut) & ~silent & (tonal < PNS_TONALITY)
+                sub = (lo >= self._nf_start) & (np.arange(nb) < cut) & ~silent & (tonal < t.pns_tonality)
                 if sub.any():
                     rms = np.sqrt(np.maximum(energy, 1e-30) / width)
-                    sf_abs = np.round(4.0 * np.log2(rms / NF_LEVELS[PNS_LEVEL]) + SF_BIAS)
+                    sf_abs = np.round(4.0 * np.log2(rms / NF_LEVELS[t.pns_level]) + SF_BIAS)
                     self._fixed = np.where(sub, np.clip(sf_abs, 0, 255), -1).astype(np.int32)
-                    nf[sub.any(axis=1)] = PNS_LEVEL + 8  # flag: fixed level, see Encoder
+                    nf[sub.any(axis=1)] = t.pns_level + 8  # flag: fixed level, see Encoder
         self._energy = energy
         pe = float(np.sum(res.pe))
         self._pe_avg = pe if self._pe_avg == 0 else 0.95 * self._pe_avg + 0.05 * pe
@@ -222,18 +269,19 @@ class AdaptiveQuantizer(Quantizer):
     def refine(self, plan: Plan, sf: NDArray[np.int32], edges: NDArray[np.int32]) -> bool:
         """Drop bands the first search left to a few stray +-1 values.
 
-        At the first search's steps a band whose energy is below ``DROP_RATIO``
+        At the first search's steps a band whose energy is below ``tuning.drop_ratio``
         times the noise its step would leave (``width * step**2 / 12``) gains
         almost nothing from being coded but still pays for its nonzero values;
         its step is raised so it quantizes to zero (noise filling, above
         ``NF_MIN_HZ``, restores its level), and the bits go to the other bands.
         """
-        if DROP_RATIO <= 0:
+        ratio = self.tuning.drop_ratio
+        if ratio <= 0:
             return False
         nb = len(edges) - 1
         width = np.diff(edges).astype(np.float64)
         noise = width * step_of(sf[:, :nb]) ** 2 / 12.0
-        drop = self._energy < DROP_RATIO * noise
+        drop = self._energy < ratio * noise
         drop &= plan.offsets < 60
         if not drop.any():
             return False
@@ -241,8 +289,10 @@ class AdaptiveQuantizer(Quantizer):
         return True
 
 
-def make_quantizer(name: str, config: MdctConfig, bitrate: float = 96000.0) -> Quantizer:
-    """Strategy by name (``adaptive``, ``uniform``, ``nonuniform``)."""
+def make_quantizer(name: str, config: MdctConfig, bitrate: float = 96000.0,
+                   tuning: AdaptiveTuning | None = None) -> Quantizer:
+    """Strategy by name (``adaptive``, ``uniform``, ``nonuniform``); ``tuning`` is the adaptive
+    quantizer's (None: :data:`DEFAULT_TUNING`)."""
     from .errors import InputError
 
     if name == "uniform":
@@ -250,7 +300,7 @@ def make_quantizer(name: str, config: MdctConfig, bitrate: float = 96000.0) -> Q
     if name == "nonuniform":
         return NonUniformQuantizer(config, bitrate)
     if name == "adaptive":
-        return AdaptiveQuantizer(config, bitrate)
+        return AdaptiveQuantizer(config, bitrate, tuning or DEFAULT_TUNING)
     raise InputError(f"quantizer must be one of {QUANTIZERS}, got {name!r}")
 
 
@@ -292,11 +342,6 @@ def _shape_kernel(coefs: NDArray[np.float64], edges: NDArray[np.int32], thr: NDA
         for b in range(nb):
             o = np.round(alpha * (lsf[c, b] - ref))
             offsets[c, b] = np.int32(min(120.0, max(-120.0, o)))
-
-
-def _min_offset(bark: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Lower bound of the masking offset (dB) at critical-band rate ``bark`` (see MINVAL_DB)."""
-    return np.maximum(0.0, MINVAL_DB * (1.0 - bark / MINVAL_BARK))
 
 
 # ------------------------------------------------------------------ stereo

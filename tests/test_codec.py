@@ -260,3 +260,20 @@ def test_streaming_encoder_reuses_its_input_buffer(mode: str) -> None:
     n_packets = sum(len(enc.encode(b)) for b in blocks[4:])
     assert enc._pending._a is buf
     assert n_packets >= (296 * 480) // enc.frame_size - 2
+
+
+def test_adaptive_tuning_is_configuration() -> None:
+    """Tuning reaches the quantizer per encoder (no module state): a flat shape codes
+    differently from the default, and the default equals passing no tuning."""
+    import dataclasses
+
+    from audiocodec.quantizers import DEFAULT_TUNING, AdaptiveTuning
+
+    x = music_like(seconds=0.5)
+    base = audiocodec.encode(x, 48000, bitrate=64000, serial=3)
+    same = audiocodec.encode(x, 48000, bitrate=64000, serial=3, tuning=DEFAULT_TUNING)
+    flat = audiocodec.encode(x, 48000, bitrate=64000, serial=3, tuning=AdaptiveTuning(shape_alpha=0.0))
+    assert base == same != flat
+    assert audiocodec.encode(x, 48000, bitrate=64000, serial=3) == base
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        DEFAULT_TUNING.shape_alpha = 0.5  # type: ignore[misc]
