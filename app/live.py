@@ -147,8 +147,11 @@ class RingBuffer:
 # --------------------------------------------------------------------------- codec planning
 
 
-def _make_codec(mode: str, samplerate: int, channels: int, bitrate: int) -> tuple[Any, Any]:
-    enc = audiocodec.Encoder(samplerate, channels, bitrate=bitrate, mode=mode, low_delay=(mode == "mdct"))
+def _make_codec(
+    mode: str, samplerate: int, channels: int, bitrate: int, frame_size: int | None = None
+) -> tuple[Any, Any]:
+    enc = audiocodec.Encoder(samplerate, channels, bitrate=bitrate, mode=mode, low_delay=(mode == "mdct"),
+                             frame_size=frame_size)
     dec = audiocodec.Decoder(enc.header)
     return enc, dec
 
@@ -571,6 +574,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--bitrate", type=int, default=64000, help="target bitrate in bit/s (default: %(default)s)"
     )
     parser.add_argument(
+        "--frame-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="MDCT hop / ADPCM packet in samples (default: 256 at 48 kHz, 8 ms algorithmic delay; "
+        "512 doubles the delay and codes 64 kbit/s much better, see README)",
+    )
+    parser.add_argument(
         "-b",
         "--blocksize",
         type=int,
@@ -734,9 +745,9 @@ def run(args: argparse.Namespace) -> int:
     prime = 0
     codec_delay = 0
     if not args.bypass:
-        warm_enc, warm_dec = _make_codec(args.mode, samplerate, channels, args.bitrate)
+        warm_enc, warm_dec = _make_codec(args.mode, samplerate, channels, args.bitrate, args.frame_size)
         prime = plan_buffering(warm_enc, warm_dec, args.blocksize)
-        enc, dec = _make_codec(args.mode, samplerate, channels, args.bitrate)
+        enc, dec = _make_codec(args.mode, samplerate, channels, args.bitrate, args.frame_size)
         codec_delay = int(enc.delay)
 
     source = RingBuffer(max(8 * args.blocksize, samplerate // 2), channels) if args.input_file else None

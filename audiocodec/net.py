@@ -292,6 +292,7 @@ def send_file(
     mode: str = "mdct",
     bitrate: int = 64000,
     low_delay: bool = False,
+    frame_size: int | None = None,
     speed: float = 1.0,
     loss: float = 0.0,
     reorder: float = 0.0,
@@ -308,7 +309,8 @@ def send_file(
 
     sample_rate, channels, blocks = _read_blocks(path, 4096)
     extra: dict[str, Any] = {} if serial is None else {"serial": serial}
-    enc = Encoder(sample_rate, channels, bitrate=bitrate, mode=mode, low_delay=low_delay, **extra)
+    enc = Encoder(sample_rate, channels, bitrate=bitrate, mode=mode, low_delay=low_delay,
+                  frame_size=frame_size, **extra)
     try:
         addr = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
     except socket.gaierror as exc:
@@ -742,6 +744,8 @@ def add_send_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=("mdct", "adpcm"), default="mdct")
     p.add_argument("--bitrate", type=int, default=64000, help="bit/s (default: %(default)s)")
     p.add_argument("--low-delay", action="store_true", help="low-delay MDCT framing")
+    p.add_argument("--frame-size", type=int, default=None, metavar="N",
+                   help="MDCT hop / ADPCM packet in samples (default: the mode's)")
     p.add_argument(
         "--speed",
         type=float,
@@ -782,6 +786,7 @@ def run_send(args: argparse.Namespace) -> int:
         mode=args.mode,
         bitrate=args.bitrate,
         low_delay=args.low_delay,
+        frame_size=args.frame_size,
         speed=args.speed,
         loss=args.loss,
         reorder=args.reorder,
