@@ -40,9 +40,11 @@ def _signal(seconds: float, channels: int = 2, seed: int = 5) -> np.ndarray:
 SERIAL = 0x5EED
 
 
-def _encode(x: np.ndarray, mode: str, low_delay: bool) -> tuple[bytes, list[bytes], int]:
+def _encode(x: np.ndarray, mode: str, low_delay: bool, frame_size: int | None = None
+            ) -> tuple[bytes, list[bytes], int]:
     """Packets exactly as send_file makes them (4096-frame reads, then flush)."""
-    enc = audiocodec.Encoder(RATE, x.shape[1], bitrate=64000, mode=mode, low_delay=low_delay, serial=SERIAL)
+    enc = audiocodec.Encoder(RATE, x.shape[1], bitrate=64000, mode=mode, low_delay=low_delay, serial=SERIAL,
+                             frame_size=frame_size)
     packets: list[bytes] = []
     for start in range(0, len(x), 4096):
         packets += enc.encode(x[start : start + 4096])
@@ -169,8 +171,8 @@ def test_receiver_joins_mid_stream():
 # --------------------------------------------------------------------------- sockets
 
 
-@pytest.mark.parametrize("mode", ["mdct", "adpcm"])
-def test_loopback_udp_with_loss_and_reordering(tmp_path, mode):
+@pytest.mark.parametrize("mode, frame_size", [("mdct", None), ("mdct", 512), ("adpcm", None)])
+def test_loopback_udp_with_loss_and_reordering(tmp_path, mode, frame_size):
     x = _signal(2.0)
     src = tmp_path / "in.wav"
     sf.write(src, x, RATE, subtype="FLOAT")
@@ -194,6 +196,7 @@ def test_loopback_udp_with_loss_and_reordering(tmp_path, mode):
         port,
         mode=mode,
         low_delay=low_delay,
+        frame_size=frame_size,
         speed=8.0,
         loss=0.1,
         reorder=0.1,
@@ -211,7 +214,8 @@ def test_loopback_udp_with_loss_and_reordering(tmp_path, mode):
     assert stats.packets_out_of_order > 0 and stats.packets_late == 0
     y, rate = sf.read(out, dtype="float32", always_2d=True)
     assert rate == RATE and y.shape == x.shape
-    header, packets, _ = _encode(x, mode, low_delay)
+    header, packets, _ = _encode(x, mode, low_delay, frame_size)
+    assert stats.frame_size == (frame_size or 256)
     expect = _offline_decode(header, packets, set(stats.concealed_seqs), len(x))
     np.testing.assert_array_equal(y, expect)
 
