@@ -882,6 +882,10 @@ def run(args: argparse.Namespace) -> int:
         "other_status": loop.other_status,
         "audio_seconds": round(loop.frames_done / samplerate, 3),
         "wall_seconds": round(wall, 3),
+        # CLOCK_MONOTONIC (shared by every process on the machine): lets an outside xrun
+        # counter tell xruns while the stream ran from those during this program's start-up
+        "stream_start_monotonic": wall0,
+        "stream_stop_monotonic": wall0 + wall,
         "interrupted": interrupted,
     }
     if args.summary_json:

@@ -86,14 +86,24 @@ class XrunCounter:
 
         self.count = 0
         self.t0 = time.monotonic()
-        self.times: list[float] = []
+        self.times: list[float] = []  # seconds after t0
+        self.stamps: list[float] = []  # time.monotonic() of each xrun
         self.client = jack.Client("audiocodec-test-xruns", no_start_server=True)
         self.client.set_xrun_callback(self._on_xrun)
         self.client.activate()
 
     def _on_xrun(self, delayed_usecs: float) -> None:
+        now = time.monotonic()
         self.count += 1
-        self.times.append(round(time.monotonic() - self.t0, 3))
+        self.stamps.append(now)
+        self.times.append(round(now - self.t0, 3))
+
+    def during(self, summary: dict) -> int:
+        """Xruns while the live app's stream ran (its summary holds the monotonic span). The
+        app's start-up (a Python process importing numpy and numba) can starve the dummy
+        backend, which runs without real-time priority, before its stream even exists."""
+        start, stop = summary["stream_start_monotonic"], summary["stream_stop_monotonic"]
+        return sum(start <= t <= stop + 0.1 for t in self.stamps)
 
     def __repr__(self) -> str:
         return f"XrunCounter(count={self.count}, seconds after start={self.times})"
@@ -216,7 +226,7 @@ def test_live_file_10s_no_xruns_matches_offline_decode(tmp_path, signal_file, xr
         str(rec),
         "-q",
     )
-    assert xruns.count <= MAX_XRUNS, xruns
+    assert xruns.during(summary) <= MAX_XRUNS, xruns
     assert summary["xruns"] <= MAX_XRUNS and summary["xrun_source"] == "jack"
     assert summary["input_overflows"] <= MAX_XRUNS and summary["output_underflows"] <= MAX_XRUNS
     assert summary["fifo_underruns"] == 0 and summary["file_underruns"] == 0
@@ -255,7 +265,7 @@ def test_live_loss_is_survived_reported_and_concealed(tmp_path, signal_file, xru
         str(rec),
         "-q",
     )
-    assert xruns.count <= MAX_XRUNS and summary["xruns"] <= MAX_XRUNS, xruns
+    assert xruns.during(summary) <= MAX_XRUNS and summary["xruns"] <= MAX_XRUNS, xruns
     packets, lost = summary["packets"], summary["packets_lost"]
     assert 0.12 * packets < lost < 0.28 * packets
     # the app draws its loss pattern from the seed; conceal the same packets offline
@@ -282,7 +292,7 @@ def test_live_bypass_is_transparent(tmp_path, signal_file, xruns):
         str(rec),
         "-q",
     )
-    assert xruns.count <= MAX_XRUNS and summary["xruns"] <= MAX_XRUNS, xruns
+    assert xruns.during(summary) <= MAX_XRUNS and summary["xruns"] <= MAX_XRUNS, xruns
     assert summary["packets_lost"] == 0 and summary["buffer_latency_samples"] == 0
     assert summary["latency_ms"] == pytest.approx(1000 * 2 * PERIOD / RATE, abs=1e-3)
     recorded, _ = sf.read(rec, dtype="float32", always_2d=True)
@@ -375,7 +385,7 @@ def test_live_latency_through_jack_is_two_periods_plus_codec(tmp_path, jack_serv
     assert proc.returncode == 0, err
     summary = json.loads(summary_path.read_text())
     assert summary["interrupted"] is True
-    assert xruns.count <= MAX_XRUNS and summary["xruns"] <= MAX_XRUNS, xruns
+    assert xruns.during(summary) <= MAX_XRUNS and summary["xruns"] <= MAX_XRUNS, xruns
 
     got = captured[: state["cap"]]
     lag = _xcorr_lag(got[:, 0], play[:, 0])
