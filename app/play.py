@@ -40,6 +40,21 @@ class PlayStats:
     latency_ms: float = 0.0  # device output latency plus the prebuffer
 
 
+def warm_up_decoders() -> None:
+    """Load (or compile) every numba kernel a decoder may call, before a stream opens.
+
+    The first decode of each kind otherwise loads its kernels from numba's cache while
+    holding the GIL for a few hundred milliseconds, which would starve the audio callback.
+    Kernels are typed by dtype and rank, not by size, so one short stream per mode does it.
+    """
+    import audiocodec
+
+    rng = np.random.default_rng(0)
+    x = (0.1 * rng.standard_normal((4096, 2))).astype(np.float32)
+    for opts in ({"mode": "mdct"}, {"mode": "mdct", "low_delay": True}, {"mode": "adpcm"}):
+        audiocodec.decode(audiocodec.encode(x, 48000, bitrate=64000, serial=1, **opts))
+
+
 class Player:
     """Play ``(frames, channels)`` float32 blocks on an output device, in order.
 

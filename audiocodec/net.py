@@ -701,6 +701,10 @@ def receive_to_file(
             players[0].write(block)
 
     tmp: str | None = None
+    if play is not None:
+        from app.play import warm_up_decoders
+
+        warm_up_decoders()  # datagrams queue in the socket meanwhile
     try:
         with contextlib.ExitStack() as stack:
             if path is not None:
