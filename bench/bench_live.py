@@ -1,9 +1,10 @@
 """Benchmark ``audiocodec live`` under a JACK dummy server at several periods.
 
 For each period (default 512 and 256) this starts its own ``jackd`` (dummy
-backend, 48 kHz, no real-time priority), runs the live app with a seeded
-synthetic ``--input-file`` for ``--seconds`` in each mode, and prints xruns
-(counted by a JACK client), callback load mean/p99 (share of the block period),
+backend, 48 kHz, real-time scheduling when the system allows it, else without),
+runs the live app with a seeded synthetic ``--input-file`` for ``--seconds`` in
+each mode, and prints xruns (counted by a JACK client), callback load mean/p99
+(share of the block period),
 the end-to-end latency the app reports, and the bitrate. The server is
 stopped by its pid. Needs jackd2, libportaudio2, sounddevice and JACK-Client.
 
@@ -36,38 +37,23 @@ def _signal(seconds: float) -> np.ndarray:
     return x.astype(np.float32)
 
 
-def _start_jack(name: str, period: int) -> subprocess.Popen:
+def _start_jack(name: str, period: int, realtime: bool) -> tuple[subprocess.Popen, bool]:
+    """Start a dummy-backend server; real-time scheduling first when asked, else without."""
     env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1", JACK_NO_START_SERVER="1")
-    proc = subprocess.Popen(
-        [
-            "jackd",
-            "-n",
-            name,
-            "--no-realtime",
-            "-d",
-            "dummy",
-            "-r",
-            str(RATE),
-            "-p",
-            str(period),
-            "-C",
-            "2",
-            "-P",
-            "2",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    ok = (
-        subprocess.run(["jack_wait", "-s", name, "-w", "-t", "10"], env=env, capture_output=True).returncode
-        == 0
-    )
-    if not ok:
+    for rt in ([["-R", "-P", "70"]] if realtime else []) + [["--no-realtime"]]:
+        proc = subprocess.Popen(
+            ["jackd", "-n", name, *rt, "-d", "dummy", "-r", str(RATE), "-p", str(period),
+             "-C", "2", "-P", "2"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait = ["jack_wait", "-s", name, "-w", "-t", "10"]
+        if subprocess.run(wait, env=env, capture_output=True).returncode == 0:
+            return proc, rt[0] == "-R"
         proc.kill()
         proc.wait()
-        raise SystemExit(f"jackd -n {name} did not start")
-    return proc
+    raise SystemExit(f"jackd -n {name} did not start")
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -84,6 +70,8 @@ def main() -> int:
     parser.add_argument("--periods", type=int, nargs="+", default=[512, 256])
     parser.add_argument("--modes", nargs="+", default=["mdct", "adpcm", "bypass"])
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--no-realtime", action="store_true",
+                        help="run jackd without real-time scheduling (default: real-time when allowed)")
     args = parser.parse_args()
 
     rows = []
@@ -92,7 +80,7 @@ def main() -> int:
         sf.write(src, _signal(5.0), RATE, subtype="FLOAT")
         for period in args.periods:
             name = f"audiocodec-bench-{os.getpid()}-{period}"
-            server = _start_jack(name, period)
+            server, rt = _start_jack(name, period, not args.no_realtime)
             try:
                 env = dict(
                     os.environ, JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1", PYTHONPATH=str(ROOT)
@@ -128,21 +116,23 @@ def main() -> int:
                         print(f"{mode} @ {period}: failed: {proc.stderr.strip()}", file=sys.stderr)
                         continue
                     s = json.loads(summary_path.read_text())
-                    rows.append((period, mode, s))
+                    rows.append((period, mode, s, rt))
                     time.sleep(0.5)
             finally:
                 _stop(server)
 
     print(
         f"{'period':>6} {'mode':>6} {'xruns':>5} {'load mean':>9} {'load p99':>8} "
-        f"{'latency ms':>10} {'codec delay':>11} {'kbit/s':>8} {'callbacks':>9}"
+        f"{'latency ms':>10} {'codec delay':>11} {'kbit/s':>8} {'callbacks':>9} {'server':>8}"
     )
-    for period, mode, s in rows:
+    for period, mode, s, rt in rows:
         print(
             f"{period:>6} {mode:>6} {s['xruns']:>5} {100 * s['callback_load_mean']:>8.1f}% "
             f"{100 * s['callback_load_p99']:>7.1f}% {s['latency_ms']:>10.2f} "
-            f"{s['codec_delay_samples']:>11} {s['bitrate_kbps']:>8.1f} {s['callbacks']:>9}"
+            f"{s['codec_delay_samples']:>11} {s['bitrate_kbps']:>8.1f} {s['callbacks']:>9} "
+            f"{'realtime' if rt else 'normal':>8}"
         )
+    print(f"load average at the end: {' / '.join(f'{v:.1f}' for v in os.getloadavg())}")
     return 0
 
 
