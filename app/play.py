@@ -12,6 +12,11 @@ touches a file, and counts what ``status`` reports. Playback starts once
 show); if the ring runs dry later the callback plays silence for the missing
 frames and counts an underflow. ``write`` is the side that may wait: when the
 ring is full it sleeps until the device has played enough.
+
+There is no clock-drift compensation: when the sender's clock runs faster than
+the device's, the queue (and the latency) grows from the prebuffer towards the
+ring's 2 s over a long session, then ``write`` waits and the network side falls
+behind; a slower sender shows up as underflows.
 """
 
 from __future__ import annotations
@@ -121,7 +126,22 @@ class Player:
         gc.collect()
         gc.freeze()
         sys.setswitchinterval(0.001)
-        self._stream.start()
+        try:
+            self._stream.start()
+        except Exception as exc:  # PortAudioError and whatever the host API raises
+            self._release()
+            raise DeviceError(f"cannot start output {info['name']!r}: {exc}") from exc
+
+    def _release(self) -> None:
+        """Close the stream and undo the interpreter settings (idempotent)."""
+        if getattr(self, "_released", False):
+            return
+        self._released = True
+        try:
+            self._stream.close()
+        finally:
+            sys.setswitchinterval(self._old_switch)
+            gc.unfreeze()
 
     def _callback(self, outdata: np.ndarray, frames: int, _time: Any, status: Any) -> None:
         if status.output_underflow:
@@ -138,15 +158,25 @@ class Player:
                 self.stats.frames_silenced += frames - n
 
     def write(self, block: np.ndarray) -> None:
-        """Queue a block; waits (sleeping, off the audio thread) while the ring is full."""
+        """Queue a block; waits (sleeping, off the audio thread) while the ring is full.
+
+        Raises :class:`DeviceError` when the device stops taking audio (stream no longer
+        active, or no room for three ring-lengths of time).
+        """
         data = np.asarray(block, dtype=np.float32)
         pos = 0
+        deadline = None
         while pos < len(data):
             pos += self._ring.write(data[pos:])
             if not self._started and self._ring.readable() >= self._prebuffer:
                 self._started = True
             if pos < len(data):
                 self._started = True  # a full ring is more than the prebuffer
+                now = time.monotonic()
+                if deadline is None:
+                    deadline = now + 3.0 * self._ring.capacity / self.samplerate
+                if now > deadline or not self._stream.active:
+                    raise DeviceError("the output device stopped taking audio")
                 time.sleep(min(0.05, max(0.002, (len(data) - pos) / self.samplerate / 2)))
 
     def close(self, *, drain: bool = True, timeout: float | None = None) -> PlayStats:
@@ -160,8 +190,8 @@ class Player:
             while self._ring.readable() > 0 and time.monotonic() < limit:
                 time.sleep(0.01)
             time.sleep(min(0.5, float(self._stream.latency)))  # the device's own queue
-        self._stream.stop()
-        self._stream.close()
-        sys.setswitchinterval(self._old_switch)
-        gc.unfreeze()
+        try:
+            self._stream.stop()
+        finally:
+            self._release()
         return self.stats

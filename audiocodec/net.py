@@ -663,9 +663,11 @@ def receive_to_file(
     """Receive one stream on ``port``; write it to the audio file ``path`` and/or play it.
 
     The file is written to a temp file beside ``path`` and renamed into place when the
-    stream ends (an existing ``path`` needs ``force``). ``play`` (keyword arguments of
-    :class:`app.play.Player`, e.g. ``{"hostapi": "JACK"}``) also plays the stream on an
-    output device; its statistics land in ``stats.playback``.
+    stream ends, or when Ctrl-C stops a capture that has started (what arrived is kept;
+    the KeyboardInterrupt is re-raised after the rename). An existing ``path`` needs
+    ``force``; its extension picks the format (``.wav``, ``.flac``, ...). ``play``
+    (keyword arguments of :class:`app.play.Player`, e.g. ``{"hostapi": "JACK"}``) also
+    plays the stream on an output device; its statistics land in ``stats.playback``.
     """
     import contextlib
 
@@ -673,16 +675,19 @@ def receive_to_file(
 
     from .api import atomic_output
 
+    fmt = ""
+    if path is not None:
+        fmt = path.rsplit(".", 1)[-1].upper() if "." in os.path.basename(path) else ""
+        if fmt not in sf.available_formats():
+            raise InputError(f"cannot tell an audio format from {path!r}: use .wav, .flac, .ogg ...")
     own = sock is None
     sock = sock if sock is not None else open_receiver_socket(port, bind)
     out: list[Any] = []
     players: list[Any] = []
+    tmp: str | None = None
 
     def on_start(rx: Receiver) -> None:
         if tmp is not None and path is not None:
-            fmt = path.rsplit(".", 1)[-1].upper() if "." in path else "WAV"
-            if fmt not in sf.available_formats():
-                fmt = "WAV"
             subtype = "FLOAT" if sf.check_format(fmt, "FLOAT") else None
             try:
                 out.append(sf.SoundFile(tmp, "w", rx.stats.sample_rate, rx.stats.channels,
@@ -700,28 +705,39 @@ def receive_to_file(
         if players:
             players[0].write(block)
 
-    tmp: str | None = None
-    if play is not None:
-        from app.play import warm_up_decoders
-
-        warm_up_decoders()  # datagrams queue in the socket meanwhile
+    interrupted = False
+    stats: ReceiveStats | None = None
     try:
         with contextlib.ExitStack() as stack:
             if path is not None:
                 tmp = stack.enter_context(atomic_output(path, force=force))
+            if play is not None:
+                from app.play import warm_up_decoders
+
+                warm_up_decoders()  # datagrams queue in the socket meanwhile
             try:
                 stats = receive(sock, sink, timeout=timeout, max_wait=max_wait, on_start=on_start)
+            except KeyboardInterrupt:
+                if not out:
+                    raise  # nothing captured: nothing to keep
+                interrupted = True
             finally:
                 if out:
                     out[0].close()
             if players:
-                stats.playback = asdict(players.pop().close())
-            return stats
+                played = players[0].close(drain=not interrupted)
+                players.clear()
+                if stats is not None:
+                    stats.playback = asdict(played)
     finally:
         for player in players:
-            player.close(drain=False)
+            with contextlib.suppress(Exception):
+                player.close(drain=False)
         if own:
             sock.close()
+    if interrupted or stats is None:
+        raise KeyboardInterrupt
+    return stats
 
 
 # --------------------------------------------------------------------------- CLI

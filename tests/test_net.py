@@ -310,3 +310,50 @@ def test_cli_receive_bad_output_one_line(tmp_path, case):
     assert rx.returncode == 2
     assert err.strip().count("\n") == 0 and ("exists" in err if case == "exists" else "--play" in err)
     assert out.read_bytes() == b"keep me"
+
+
+def test_cli_receive_unknown_extension_one_line(tmp_path):
+    rx = _run_cli("receive", "--bind", "127.0.0.1", "--port", str(_free_port()), "--timeout", "0.3",
+                  str(tmp_path / "out.aqc"))
+    _, err = rx.communicate(timeout=30)
+    assert rx.returncode == 2 and err.strip().count("\n") == 0 and "format" in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_receive_ctrl_c_keeps_what_arrived(tmp_path):
+    """Ctrl-C during a capture: exit 130, and OUT holds the audio received so far."""
+    import signal
+    import time
+
+    x = _signal(6.0)
+    sf.write(tmp_path / "in.wav", x, RATE, subtype="FLOAT")
+    port = _free_port()
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, PYTHONPATH=path)
+    out = tmp_path / "out.wav"
+    rx = subprocess.Popen(
+        [sys.executable, "-m", "audiocodec", "receive", "--bind", "127.0.0.1", "--port", str(port),
+         "--timeout", "10", str(out)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    tx = _run_cli("send", str(tmp_path / "in.wav"), "--to", f"127.0.0.1:{port}", "--low-delay")
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not list(tmp_path.glob(".out.wav.*.part")):
+            time.sleep(0.05)
+        while time.monotonic() < deadline and max(
+            (p.stat().st_size for p in tmp_path.glob(".out.wav.*.part")), default=0
+        ) < 100_000:
+            time.sleep(0.05)  # until some audio has been written
+        rx.send_signal(signal.SIGINT)
+        _, err = rx.communicate(timeout=30)
+    finally:
+        tx.kill()
+        tx.communicate()
+        if rx.poll() is None:
+            rx.kill()
+            rx.communicate()
+    assert rx.returncode == 130, err
+    y, rate = sf.read(out, dtype="float32", always_2d=True)
+    assert rate == RATE and 0 < len(y) < len(x)
+    assert not list(tmp_path.glob(".out.wav.*.part"))
