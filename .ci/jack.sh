@@ -38,7 +38,12 @@ jack_start() {
         JACK_CI_PID=$!
         if jack_wait -s "$name" -w -t 10 >/dev/null 2>&1; then
             export JACK_DEFAULT_SERVER="$name" JACK_CI_PID JACK_CI_LOG
-            echo "jack.sh: jackd -n $name $rt running (pid $JACK_CI_PID, period $period, $rate Hz)" >&2
+            # jackd -R keeps running without real-time when the system refuses it: say which
+            local sched="normal scheduling"
+            if ps -L -o cls= -p "$JACK_CI_PID" 2>/dev/null | grep -qE 'FF|RR'; then
+                sched="real-time scheduling"
+            fi
+            echo "jack.sh: jackd -n $name running with $sched (pid $JACK_CI_PID, period $period, $rate Hz)" >&2
             return 0
         fi
         echo "jack.sh: jackd -n $name $rt did not come up within 10 s; log follows" >&2

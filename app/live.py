@@ -833,6 +833,7 @@ def run(args: argparse.Namespace) -> int:
         sys.setswitchinterval(old_switch)
         try:
             stream.stop()
+            stream_stopped = time.monotonic()
         finally:
             stream.close()
             gc.unfreeze()
@@ -885,7 +886,7 @@ def run(args: argparse.Namespace) -> int:
         # CLOCK_MONOTONIC (shared by every process on the machine): lets an outside xrun
         # counter tell xruns while the stream ran from those during this program's start-up
         "stream_start_monotonic": wall0,
-        "stream_stop_monotonic": wall0 + wall,
+        "stream_stop_monotonic": stream_stopped,
         "interrupted": interrupted,
     }
     if args.summary_json:

@@ -50,7 +50,8 @@ def warm_up_decoders() -> None:
 
     The first decode of each kind otherwise loads its kernels from numba's cache while
     holding the GIL for a few hundred milliseconds, which would starve the audio callback.
-    Kernels are typed by dtype and rank, not by size, so one short stream per mode does it.
+    Kernels are typed by dtype and rank, not by size, so one short stream per mode does it
+    (made by a short encode, which loads the encoder's kernels as well: about a second).
     """
     import audiocodec
 

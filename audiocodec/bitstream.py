@@ -124,15 +124,15 @@ class StreamHeader:
         if crc16(body) != crc:
             raise HeaderError("stream header CRC mismatch (damaged header)")
         (_, _, mode, ch, win, flags, rate, n, ovl, delay, br, total, serial, reserved) = _HEADER.unpack(body)
-        if reserved != 0 or flags & ~FLAG_BLOCK_SWITCHING:
-            raise HeaderError(
-                f"header reserved field {reserved} / flags {flags:#04x} use bits version 1 does not define"
-            )
+        if reserved != 0:
+            raise HeaderError(f"header reserved field is {reserved}: version 1 does not define it")
         h = cls(mode, ch, rate, n, ovl, delay, br, total, serial, win, flags)
         h.validate()
         return h
 
     def validate(self) -> None:
+        if self.flags & ~FLAG_BLOCK_SWITCHING:
+            raise HeaderError(f"header flags {self.flags:#04x} use bits version 1 does not define")
         if self.mode not in MODE_NAMES:
             raise HeaderError(f"unknown mode {self.mode}")
         if self.channels not in (1, 2):

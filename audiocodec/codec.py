@@ -164,9 +164,10 @@ class _Fifo:
     """Samples waiting to be coded, (frames, channels) float64, in one reused buffer.
 
     ``push`` appends, ``consume`` drops from the front, ``view`` is the live part
-    (a view, valid until the next ``push``). The buffer is compacted in place and
-    grows (doubling) only when a block does not fit, so a live callback that
-    feeds blocks of a steady size stops allocating after its first calls.
+    (a view, valid until the next ``push``). When the end is reached the live part
+    moves to the front if it does not overlap its destination (a plain copy, no
+    temporary), else the buffer doubles; so a live callback that feeds blocks of a
+    steady size stops allocating after its first few calls.
     """
 
     def __init__(self, channels: int, capacity: int) -> None:
@@ -188,12 +189,12 @@ class _Fifo:
         n = zeros if x is None else x.shape[0]
         live = self._end - self._start
         if self._end + n > self._a.shape[0]:
-            if live + n > self._a.shape[0]:
-                grown = np.zeros((max(2 * self._a.shape[0], live + n), self._a.shape[1]))
+            if live + n <= self._a.shape[0] and self._start >= live:
+                self._a[:live] = self._a[self._start : self._end]  # disjoint: no temporary
+            else:
+                grown = np.zeros((max(2 * self._a.shape[0], 2 * live + n), self._a.shape[1]))
                 grown[:live] = self._a[self._start : self._end]
                 self._a = grown
-            else:
-                self._a[:live] = self._a[self._start : self._end]  # numpy handles the overlap
             self._start, self._end = 0, live
         if x is None:
             self._a[self._end : self._end + n] = 0.0

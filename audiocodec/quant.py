@@ -255,7 +255,11 @@ def search_g(
 ) -> int:
     """Smallest global index ``g`` whose estimated payload fits ``target`` bits.
 
-    Galloping search from ``guess`` (usually the previous frame's ``g``, which
+    Assumes the estimate falls as ``g`` rises. It nearly always does, but the
+    estimate is an empirical entropy and can rise by a few bits over one step;
+    there the search returns a ``g`` that fits with ``g - 1`` not fitting, which
+    may lie above the smallest fitting one (no difference was seen over 1,800
+    frames of the SQAM items). Galloping search from ``guess`` (usually the previous frame's ``g``, which
     is rarely more than a step or two off): steps of 1, 2, 4, ... bracket the
     answer, then bisection. Two or three estimates when the guess is close.
     Leaves ``sf`` and ``q`` for the returned ``g`` (``SF_MAX`` when nothing fits).

@@ -50,7 +50,10 @@ def _start_jack(name: str, period: int, realtime: bool) -> tuple[subprocess.Pope
         )
         wait = ["jack_wait", "-s", name, "-w", "-t", "10"]
         if subprocess.run(wait, env=env, capture_output=True).returncode == 0:
-            return proc, rt[0] == "-R"
+            # jackd -R keeps running without real-time when the system refuses it: look
+            classes = subprocess.run(["ps", "-L", "-o", "cls=", "-p", str(proc.pid)],
+                                     capture_output=True, text=True).stdout.split()
+            return proc, any(c in ("FF", "RR") for c in classes)
         proc.kill()
         proc.wait()
     raise SystemExit(f"jackd -n {name} did not start")

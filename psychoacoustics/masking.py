@@ -129,7 +129,8 @@ def _pe_bits(x: FloatArray, inv_step_bins: FloatArray) -> FloatArray:
 
 @dataclass(frozen=True)
 class PsychoConfig:
-    """Everything :class:`PsychoModel` depends on (immutable, hashable).
+    """The configuration of a :class:`PsychoModel` (immutable, hashable); the optional
+    masking-offset bounds are held by the model itself.
 
     Attributes
     ----------
@@ -330,8 +331,19 @@ class PsychoModel:
         # offset bounds per partition; -inf / +inf (no bound) leave O_q exactly as it is
         self._min_offset = np.full(parts.n_parts, -np.inf)
         if min_offset_db is not None:
-            self._min_offset = np.asarray(min_offset_db(parts.bark), dtype=np.float64).copy()
+            floor = np.asarray(min_offset_db(parts.bark), dtype=np.float64)
+            try:
+                self._min_offset = np.broadcast_to(floor, (parts.n_parts,)).copy()
+            except ValueError:
+                raise PsychoacousticsError(
+                    f"min_offset_db must return one value or {parts.n_parts} (one per partition), "
+                    f"got shape {floor.shape}"
+                ) from None
+            if not np.isfinite(self._min_offset).all():
+                raise PsychoacousticsError("min_offset_db returned NaN or infinite values")
         self._max_offset = np.inf if max_offset_db is None else float(max_offset_db)
+        if np.isnan(self._max_offset):
+            raise PsychoacousticsError("max_offset_db is NaN")
         self._inv_width = 1.0 / parts.width.astype(np.float64)
         self._part_edges = np.append(parts.start, n).astype(np.intp)
 
@@ -389,7 +401,7 @@ class PsychoModel:
         """Masking threshold, SMR, tonality and perceptual entropy of MDCT frames.
 
         The compiled form of :meth:`analyze_reference` (same model, same tables; results agree
-        to rounding, about 1e-12 relative). Frames are analysed one at a time, so a batch gives
+        to rounding, within about 1e-12 relative). Frames are analysed one at a time, so a batch gives
         bit-identical results to its frames analysed singly.
 
         Parameters

@@ -49,7 +49,7 @@ def transient_strength(
     -------
     ndarray of float64, shape (n_samples // sub_block,)
         ``R[i] >= 0``; about 1 for stationary signals, large at an attack. ``R[0]`` is 1 unless
-        the first sub-block rises above the floor (then it is compared with the floor). Trailing
+        the first sub-block lies below the floor (then it is its energy over the floor, < 1). Trailing
         samples that do not fill a sub-block are ignored.
 
     Raises

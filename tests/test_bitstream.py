@@ -76,6 +76,14 @@ def test_header_rejects_undefined_bits_even_with_good_crc(offset: int, value: in
         bs.StreamHeader.unpack(data)
 
 
+def test_writer_cannot_make_a_header_the_reader_refuses() -> None:
+    import dataclasses
+
+    bad = dataclasses.replace(_header(), flags=0x81)
+    with pytest.raises(HeaderError, match="version 1 does not define"):
+        bad.validate()
+
+
 def test_frame_from_other_stream_rejected() -> None:
     pkt = bs.pack_frame(1, 0, b"abc")
     with pytest.raises(FrameError, match="CRC"):

@@ -242,6 +242,14 @@ def test_rate_search_matches_exhaustive_scan(seed: int) -> None:
         want = quant.search_g_reference(coefs, mag, dither, offsets, fixed, edges, nb, law, target, sf_b, q_b)
         for guess in (0, want - 3, want, want + 1, want + 40, quant.SF_MAX):
             g = quant.search_g(coefs, mag, dither, offsets, fixed, edges, nb, law, target, guess, sf_a, q_a)
+            # what the search guarantees: g fits and g - 1 does not ...
+            assert quant.estimate_bits(q_a, sf_a, edges, nb) <= target or g == quant.SF_MAX
+            if 0 < g < quant.SF_MAX:
+                sf_c, q_c = sf_a.copy(), q_a.copy()
+                quant.make_sf(offsets, g - 1, nb, fixed, sf_c)
+                quant.quantize_mag(coefs, mag, dither, sf_c, edges, nb, law, q_c)
+                assert quant.estimate_bits(q_c, sf_c, edges, nb) > target
+            # ... which on these seeds (estimate monotone near the targets) is the scan's answer
             assert g == want, (target, guess)
             np.testing.assert_array_equal(sf_a, sf_b)
             np.testing.assert_array_equal(q_a, q_b)
@@ -254,12 +262,12 @@ def test_streaming_encoder_reuses_its_input_buffer(mode: str) -> None:
     rng = np.random.default_rng(2)
     enc = Encoder(48000, 2, bitrate=64000, mode=mode, low_delay=True, serial=1)
     blocks = (0.1 * rng.standard_normal((300, 480, 2))).astype(np.float32)
-    for b in blocks[:4]:
+    for b in blocks[:20]:
         enc.encode(b)
     buf = enc._pending._a
-    n_packets = sum(len(enc.encode(b)) for b in blocks[4:])
+    n_packets = sum(len(enc.encode(b)) for b in blocks[20:])
     assert enc._pending._a is buf
-    assert n_packets >= (296 * 480) // enc.frame_size - 2
+    assert n_packets >= (280 * 480) // enc.frame_size - 2
 
 
 def test_adaptive_tuning_is_configuration() -> None:

@@ -29,7 +29,8 @@ import soundfile as sf
 
 import audiocodec
 
-# JACK's dummy backend runs without real-time priority: on a shared 2-core VM another
+# .ci/jack.sh gives the server real-time scheduling where the system allows it; the Python
+# side of every client still needs the GIL and a CPU, so on a shared 2-core VM another
 # process can cost an xrun. A failing run is repeated (at most three times) on its own; every
 # attempt must pass all of its checks, zero xruns included.
 pytestmark = [pytest.mark.jack, pytest.mark.flaky(reruns=3)]
@@ -48,8 +49,8 @@ SUMMARY_KEYS = {
     "callback_load_p99",
     "bitrate_kbps",
 }
-# Zero in CI. A developer whose machine is busy with other work can raise it;
-# the dummy backend runs without real-time priority, so contention shows as xruns.
+# Zero in CI. A developer whose machine is busy with other work can raise it: contention
+# shows as xruns (more so when the server could not get real-time scheduling).
 MAX_XRUNS = int(os.environ.get("AUDIOCODEC_TEST_MAX_XRUNS", "0"))
 LOSS_SLOTS = 1 << 16  # app.live._LOSS_SLOTS: the loss pattern the app precomputes
 
@@ -101,7 +102,7 @@ class XrunCounter:
     def during(self, summary: dict) -> int:
         """Xruns while the live app's stream ran (its summary holds the monotonic span). The
         app's start-up (a Python process importing numpy and numba) can starve the dummy
-        backend, which runs without real-time priority, before its stream even exists."""
+        backend before its stream even exists."""
         start, stop = summary["stream_start_monotonic"], summary["stream_stop_monotonic"]
         return sum(start <= t <= stop + 0.1 for t in self.stamps)
 
@@ -430,7 +431,7 @@ def test_receive_play_reaches_the_speaker_bit_exact(tmp_path, jack_server):
 
     Xruns are counted from the moment the receiver's output ports appear: before that two
     Python processes start up at once, which on a 2-core machine can starve the dummy
-    backend (it runs without real-time priority) before our stream even exists."""
+    backend before our stream even exists."""
     import socket
 
     import jack
