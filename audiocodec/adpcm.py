@@ -481,6 +481,26 @@ def _heap_less(ac, ai, bc, bi):  # type: ignore[no-untyped-def]
     return ac < bc or (ac == bc and ai < bi)
 
 
+@njit(cache=True, inline="always")
+def _sift_down(heap, u, size, cc, cid):  # type: ignore[no-untyped-def]
+    """Put ``u`` at the root of the max-heap ``heap[:size]`` (keyed by (cc, cid)) and sift it
+    down to its place."""
+    pos = 0
+    while True:
+        ch = 2 * pos + 1
+        if ch >= size:
+            break
+        if ch + 1 < size and _heap_less(cc[heap[ch]], cid[heap[ch]], cc[heap[ch + 1]], cid[heap[ch + 1]]):
+            ch += 1
+        w = heap[ch]
+        if _heap_less(cc[u], cid[u], cc[w], cid[w]):
+            heap[pos] = w
+            pos = ch
+        else:
+            break
+    heap[pos] = u
+
+
 @njit(cache=True)
 def _search_run(x, pred0, idx0, idx_tab, lv_val, lv_code, lv_cnt, nsurv, ncand, nwide, codes):  # type: ignore[no-untyped-def]
     """Trellis-encode int16 ``x`` (n,) into ``codes``; see reference_encode_search."""
@@ -593,41 +613,13 @@ def _search_run(x, pred0, idx0, idx_tab, lv_val, lv_code, lv_cnt, nsurv, ncand, 
                 top = heap[0]
                 if not _heap_less(cc[u], cid[u], cc[top], cid[top]):
                     continue
-                pos = 0
-                while True:
-                    ch = 2 * pos + 1
-                    if ch >= hn:
-                        break
-                    if ch + 1 < hn and _heap_less(cc[heap[ch]], cid[heap[ch]],
-                                                  cc[heap[ch + 1]], cid[heap[ch + 1]]):
-                        ch += 1
-                    w = heap[ch]
-                    if _heap_less(cc[u], cid[u], cc[w], cid[w]):
-                        heap[pos] = w
-                        pos = ch
-                    else:
-                        break
-                heap[pos] = u
+                _sift_down(heap, u, hn, cc, cid)
         # 3. heap-sort so survivors are ranked by key
         for end in range(hn - 1, 0, -1):
             top = heap[0]
             u = heap[end]
             heap[end] = top
-            pos = 0
-            while True:
-                ch = 2 * pos + 1
-                if ch >= end:
-                    break
-                if ch + 1 < end and _heap_less(cc[heap[ch]], cid[heap[ch]],
-                                               cc[heap[ch + 1]], cid[heap[ch + 1]]):
-                    ch += 1
-                w = heap[ch]
-                if _heap_less(cc[u], cid[u], cc[w], cid[w]):
-                    heap[pos] = w
-                    pos = ch
-                else:
-                    break
-            heap[pos] = u
+            _sift_down(heap, u, end, cc, cid)
         for u in range(hn):
             w = heap[u]
             sp[u] = cp[w]
