@@ -48,6 +48,7 @@ import numpy as np
 
 import audiocodec
 from audiocodec.errors import CodecError, DeviceError, InputError
+from audiocodec.net import int_or_str
 
 __all__ = [
     "LiveLoop",
@@ -503,11 +504,21 @@ def _import_sounddevice() -> Any:
     return sd
 
 
-def _int_or_str(text: str) -> int | str:
-    try:
-        return int(text)
-    except ValueError:
-        return text
+def enter_audio_mode() -> float:
+    """Before a stream starts: keep the collector from pausing the callback on objects made
+    during setup, and let the audio thread get the GIL back quickly from other threads.
+    Returns what :func:`leave_audio_mode` restores."""
+    old_switch = sys.getswitchinterval()
+    gc.collect()
+    gc.freeze()
+    sys.setswitchinterval(0.001)
+    return old_switch
+
+
+def leave_audio_mode(old_switch: float) -> None:
+    """Undo :func:`enter_audio_mode`."""
+    sys.setswitchinterval(old_switch)
+    gc.unfreeze()
 
 
 def _find_hostapi(sd: Any, name: str) -> int:
@@ -599,14 +610,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-i",
         "--input-device",
-        type=_int_or_str,
+        type=int_or_str,
         metavar="DEV",
         help="input device (index or name substring)",
     )
     parser.add_argument(
         "-o",
         "--output-device",
-        type=_int_or_str,
+        type=int_or_str,
         metavar="DEV",
         help="output device (index or name substring)",
     )
@@ -808,16 +819,11 @@ def run(args: argparse.Namespace) -> int:
 
     status = _Status(loop, xruns, latency_ms, args.quiet)
     interrupted = False
-    old_switch = sys.getswitchinterval()
     if feeder is not None:
         feeder.start()
     if recorder is not None:
         recorder.start()
-    # Keep the collector from pausing the callback on objects made during setup,
-    # and let the audio thread get the GIL back quickly from the helper threads.
-    gc.collect()
-    gc.freeze()
-    sys.setswitchinterval(0.001)
+    old_switch = enter_audio_mode()
     wall0 = time.monotonic()
     try:
         try:
@@ -830,13 +836,12 @@ def run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             interrupted = True
     finally:
-        sys.setswitchinterval(old_switch)
         try:
             stream.stop()
             stream_stopped = time.monotonic()
         finally:
             stream.close()
-            gc.unfreeze()
+            leave_audio_mode(old_switch)
             xrun_monitor.stop()
             if feeder is not None:
                 feeder.stop()

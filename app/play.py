@@ -21,8 +21,6 @@ behind; a slower sender shows up as underflows.
 
 from __future__ import annotations
 
-import gc
-import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +29,14 @@ import numpy as np
 
 from audiocodec.errors import DeviceError
 
-from .live import RingBuffer, _find_hostapi, _import_sounddevice, _pick_device
+from .live import (
+    RingBuffer,
+    _find_hostapi,
+    _import_sounddevice,
+    _pick_device,
+    enter_audio_mode,
+    leave_audio_mode,
+)
 
 
 @dataclass
@@ -121,12 +126,7 @@ class Player:
             ) from exc
         lat = self._stream.latency
         self.stats.latency_ms = 1000.0 * (float(lat) + self._prebuffer / samplerate)
-        # As in app.live: keep the collector from pausing the callback on setup objects, and
-        # let the audio thread take the GIL back quickly from the network thread.
-        self._old_switch = sys.getswitchinterval()
-        gc.collect()
-        gc.freeze()
-        sys.setswitchinterval(0.001)
+        self._old_switch = enter_audio_mode()
         try:
             self._stream.start()
         except Exception as exc:  # PortAudioError and whatever the host API raises
@@ -141,8 +141,7 @@ class Player:
         try:
             self._stream.close()
         finally:
-            sys.setswitchinterval(self._old_switch)
-            gc.unfreeze()
+            leave_audio_mode(self._old_switch)
 
     def _callback(self, outdata: np.ndarray, frames: int, _time: Any, status: Any) -> None:
         if status.output_underflow:

@@ -309,11 +309,17 @@ def decode_file(
     """Decode ``.aqc`` (or an IMA ADPCM WAV) to any format soundfile writes (by extension)."""
     if _same_file(src, dst):
         raise InputError(f"output {dst} is the input file")
+    return _decode_file(src, dst, force, subtype, output_format(dst))
+
+
+def output_format(dst: str | os.PathLike[str]) -> str:
+    """soundfile format of an audio output, from its extension (InputError if there is none)."""
     ext = Path(dst).suffix.lower().lstrip(".")
     fmt = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "aiff": "AIFF", "aif": "AIFF"}.get(ext)
     if fmt is None:
-        raise InputError(f"output {dst}: extension must be .wav, .flac, .ogg or .aiff")
-    return _decode_file(src, dst, force, subtype, fmt)
+        raise InputError(f"output {dst}: the extension picks the format and must be .wav, .flac, "
+                         ".ogg or .aiff")
+    return fmt
 
 
 def _chunked(pieces: Iterator[NDArray[np.float32]], size: int) -> Iterator[NDArray[np.float32]]:

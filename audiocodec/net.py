@@ -673,13 +673,9 @@ def receive_to_file(
 
     import soundfile as sf
 
-    from .api import atomic_output
+    from .api import atomic_output, output_format
 
-    fmt = ""
-    if path is not None:
-        fmt = path.rsplit(".", 1)[-1].upper() if "." in os.path.basename(path) else ""
-        if fmt not in sf.available_formats():
-            raise InputError(f"cannot tell an audio format from {path!r}: use .wav, .flac, .ogg ...")
+    fmt = "" if path is None else output_format(path)
     own = sock is None
     sock = sock if sock is not None else open_receiver_socket(port, bind)
     out: list[Any] = []
@@ -828,7 +824,7 @@ def add_receive_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``audiocodec receive --port PORT OUT``."""
     p.add_argument("output", metavar="OUT", nargs="?", help="audio file to write (optional with --play)")
     p.add_argument("--play", action="store_true", help="play the stream on an output device")
-    p.add_argument("--device", type=_int_or_str, default=None, help="--play: output device index or name")
+    p.add_argument("--device", type=int_or_str, default=None, help="--play: output device index or name")
     p.add_argument("--hostapi", default=None, help="--play: host API name, e.g. JACK or ALSA")
     p.add_argument(
         "--prebuffer-ms",
@@ -883,7 +879,8 @@ def run_receive(args: argparse.Namespace) -> int:
     return 0
 
 
-def _int_or_str(text: str) -> int | str:
+def int_or_str(text: str) -> int | str:
+    """argparse type of a device option: an index, or else a name."""
     try:
         return int(text)
     except ValueError:
