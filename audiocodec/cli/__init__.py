@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import CodecError, InputError
+from ..errors import CodecError, InputError
 
 EXIT_OK = 0
 EXIT_DAMAGED = 1
@@ -68,7 +68,7 @@ def _note(args: argparse.Namespace, msg: str) -> None:
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
-    from . import api
+    from .. import api
 
     opts: dict[str, Any] = {"mode": args.mode}
     if args.mode == "mdct":
@@ -108,7 +108,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
-    from . import api
+    from .. import api
 
     t0 = time.perf_counter()
     rep = api.decode_file(args.input, args.output, force=args.force)
@@ -125,7 +125,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from . import api
+    from .. import api
 
     d = api.info(args.input)
     if args.json:
@@ -146,7 +146,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
+    from ..demo import run_demo
 
     return run_demo(args)
 
