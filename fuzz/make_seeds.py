@@ -20,6 +20,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support import tones_and_burst  # noqa: E402
 
 from audiocodec import api  # noqa: E402
 from audiocodec import bitstream as bs  # noqa: E402
@@ -34,15 +37,8 @@ SEEDS = Path(__file__).resolve().parent / "seeds"
 
 def signal(n: int, channels: int, seed: int) -> np.ndarray:
     """Tones plus one burst (so block switching has a transient to find)."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(n) / 16000
-    x = np.zeros((n, channels))
-    for c in range(channels):
-        x[:, c] = 0.4 * np.sin(2 * np.pi * (300 + 150 * c) * t) + 0.02 * rng.standard_normal(n)
-    k = n // 2
-    m = min(64, n - k)
-    x[k : k + m] += 0.6 * rng.standard_normal((m, channels))
-    return x.astype(np.float32)
+    return tones_and_burst(n, channels, seed, rate=16000, f0=300.0, df=150.0, amp=0.4, noise=0.02,
+                           burst=0.6)
 
 
 def streams() -> dict[str, bytes]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import music_like, snr_db
+from support import music_like, snr_db
 
 import audiocodec
 from audiocodec import entropy

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import music_like  # noqa: E402
+from support import music_like  # noqa: E402
 
 import audiocodec  # noqa: E402
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import shared_files, snr_db
+from support import shared_files, snr_db
 
 from audiocodec import mdct
 from audiocodec.codec import INFO_LEFT_SHORT, INFO_RIGHT_SHORT, INFO_SHORT, MdctConfig
