@@ -36,7 +36,7 @@ import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from audiocodec.imawav import read_ima_wav, write_ima_wav  # noqa: E402
+from audiocodec.adpcm.wav import read_ima_wav, write_ima_wav  # noqa: E402
 
 
 def snr_db(ref: np.ndarray, out: np.ndarray) -> float:

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from audiocodec import adpcm as A
+from audiocodec.adpcm import kernels as K
+from audiocodec.adpcm import tables as T
 from audiocodec.errors import CodecError, FrameError, InputError
 
 
@@ -41,16 +43,16 @@ def snr_db(ref: np.ndarray, out: np.ndarray) -> float:
 def _run_greedy(x: np.ndarray, p: int, i: int, portable: bool) -> tuple[np.ndarray, int, int]:
     codes = np.empty(x.shape[0], dtype=np.uint8)
     mask = A.PORTABLE_MASK if portable else A.ALL_MASK
-    p2, i2 = A._greedy_run(x, p, i, A.STEP_TABLE, A.INDEX_TABLE, A.MAG_IMA, mask, portable, codes)
+    p2, i2 = K.greedy_run(x, p, i, A.STEP_TABLE, A.INDEX_TABLE, A.MAG_IMA, mask, portable, codes)
     return codes, int(p2), int(i2)
 
 
 def _run_search(
-    x: np.ndarray, p: int, i: int, portable: bool, k: int, c: int, w: int
+    x: np.ndarray, p: int, i: int, portable: bool, k: int, c: int
 ) -> tuple[np.ndarray, int, int]:
     codes = np.empty(x.shape[0], dtype=np.uint8)
-    val, code, cnt = A._LEVELS[portable]
-    p2, i2 = A._search_run(x, p, i, A.INDEX_TABLE, val, code, cnt, k, c, w, codes)
+    val, code, cnt = T.LEVELS[portable]
+    p2, i2 = K.search_run(x, p, i, A.INDEX_TABLE, val, code, cnt, k, c, codes)
     return codes, int(p2), int(i2)
 
 
@@ -70,6 +72,21 @@ def test_tables_have_the_ima_shape() -> None:
     assert A.PORTABLE_MASK[:, 0].all() and A.PORTABLE_MASK[:, 4].all()
 
 
+def test_derived_tables_pin_their_first_and_last_rows() -> None:
+    # s = 7: IMA sums s>>3, s, s>>1, s>>2 by bit; ffmpeg takes ((2m+1)*s)>>3
+    assert A.MAG_IMA[0].tolist() == [0, 1, 3, 4, 7, 8, 10, 11]
+    assert A.MAG_FFMPEG[0].tolist() == [0, 2, 4, 6, 7, 9, 11, 13]
+    assert A.MAG_IMA[88].tolist() == [4095, 12286, 20478, 28669, 36862, 45053, 53245, 61436]
+    assert A.MAG_FFMPEG[88].tolist() == [4095, 12287, 20479, 28671, 36862, 45054, 53246, 61438]
+    for variant, mag in (("ima", A.MAG_IMA), ("ffmpeg", A.MAG_FFMPEG)):
+        for i in (0, 17, 50, 88):
+            s = int(A.STEP_TABLE[i])
+            assert mag[i].tolist() == [T.step_diff(s, m, variant) for m in range(8)]
+    val, code, cnt = T.LEVELS[False]
+    assert cnt[0] == 15 and np.all(np.diff(val[0, :15]) > 0)  # -0 is left out at s = 7
+    assert code[0, :15].tolist() == [15, 14, 13, 12, 11, 10, 9, 0, 1, 2, 3, 4, 5, 6, 7]
+
+
 # ------------------------------------------------------ kernels vs reference
 
 
@@ -87,17 +104,15 @@ def test_greedy_kernel_equals_reference(portable: bool) -> None:
 
 
 @pytest.mark.parametrize("portable", [False, True])
-@pytest.mark.parametrize("k,c,w", [(8, 3, 8), (4, 2, 2), (6, 4, 3)])
-def test_search_kernel_equals_reference(portable: bool, k: int, c: int, w: int) -> None:
+@pytest.mark.parametrize("k,c", [(8, 3), (4, 2), (6, 4)])
+def test_search_kernel_equals_reference(portable: bool, k: int, c: int) -> None:
     rng = np.random.default_rng(11 + k)
     for _ in range(3):
         n = int(rng.integers(1, 250))
         x = _walk(rng, n, float(rng.uniform(5, 3000)))
         p, i = int(rng.integers(-32768, 32768)), int(rng.integers(0, 89))
-        codes, p2, i2 = _run_search(x, p, i, portable, k, c, w)
-        rc, rp, ri = A.reference_encode_search(
-            x, p, i, survivors=k, candidates=c, wide=w, portable=portable
-        )
+        codes, p2, i2 = _run_search(x, p, i, portable, k, c)
+        rc, rp, ri = A.reference_encode_search(x, p, i, survivors=k, candidates=c, portable=portable)
         assert codes.tolist() == rc
         assert (p2, i2) == (rp, ri)
 
@@ -111,7 +126,7 @@ def test_decode_kernel_equals_reference(variant: str) -> None:
         codes = rng.integers(0, 16, n).astype(np.uint8)
         p, i = int(rng.integers(-32768, 32768)), int(rng.integers(0, 89))
         out = np.empty(n, dtype=np.int16)
-        p2, i2 = A._decode_run(codes, p, i, A.INDEX_TABLE, mag, out)
+        p2, i2 = K.decode_run(codes, p, i, A.INDEX_TABLE, mag, out)
         ro, rp, ri = A.reference_decode(codes, p, i, variant)
         assert out.tolist() == ro and (int(p2), int(i2)) == (rp, ri)
 
@@ -119,7 +134,7 @@ def test_decode_kernel_equals_reference(variant: str) -> None:
 def test_portable_codes_decode_identically_in_both_formulas() -> None:
     rng = np.random.default_rng(13)
     x = _walk(rng, 3000, 400.0)
-    codes, _, _ = _run_search(x, 0, 0, True, 8, 3, 8)
+    codes, _, _ = _run_search(x, 0, 0, True, 8, 3)
     a, _, _ = A.reference_decode(codes, 0, 0, "ima")
     b, _, _ = A.reference_decode(codes, 0, 0, "ffmpeg")
     assert a == b

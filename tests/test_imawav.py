@@ -21,8 +21,7 @@ import pytest
 import soundfile as sf
 
 from audiocodec import adpcm as A
-from audiocodec.errors import CodecError, FrameError, HeaderError, InputError, UnsupportedError
-from audiocodec.imawav import (
+from audiocodec.adpcm.wav import (
     ImaWavReader,
     ImaWavWriter,
     default_block_samples,
@@ -30,6 +29,7 @@ from audiocodec.imawav import (
     read_ima_wav,
     write_ima_wav,
 )
+from audiocodec.errors import CodecError, FrameError, HeaderError, InputError, UnsupportedError
 
 AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
 FFMPEG = shutil.which("ffmpeg")
@@ -404,7 +404,7 @@ def _snr(ref: np.ndarray, out: np.ndarray) -> float:
 def test_cli_decode_matches_the_writing_tools_decoder(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """`audiocodec decode` of an IMA WAV gives exactly the samples of the tool that wrote it:
     ffmpeg's rounding for ffmpeg files (found by their Lavf tag), the IMA reference otherwise."""
-    from audiocodec.api import decode_file
+    from audiocodec.files import decode_file
 
     rng = np.random.default_rng(5)
     x = (0.3 * np.sin(np.arange(20011) * 0.05)[:, None] + 0.05 * rng.standard_normal((20011, 2)))

@@ -11,7 +11,7 @@ File layout written here (all little-endian)::
     "data" u32 data_size  block, block, ...
 
 Each block holds ``block_samples = 8k + 1`` frames in ``block_align =
-channels * (4 + 4k)`` bytes, in Microsoft's layout (see :mod:`audiocodec.adpcm`).
+channels * (4 + 4k)`` bytes, in Microsoft's layout (see :mod:`audiocodec.adpcm.blocks`).
 The default is ``block_align = 512 * channels``, i.e. 1017 samples per block at
 any channel count: the Microsoft ACM choice for 22-48 kHz material and ffmpeg's
 for stereo (ffmpeg uses 1024 bytes at any channel count, sox ``256 * channels``,
@@ -30,7 +30,7 @@ by the channel count. So :class:`ImaWavReader` trims to ``fact`` only when
 return.
 
 Decoders disagree: sox and libsndfile follow the IMA reference reconstruction,
-ffmpeg uses its own rounding (see :mod:`audiocodec.adpcm`), so one file decodes
+ffmpeg uses its own rounding (see :mod:`audiocodec.adpcm.tables`), so one file decodes
 to slightly different samples in ffmpeg. Reading uses the reference
 (``variant="ima"``, sample-exact with sox and libsndfile); ``variant="ffmpeg"``
 is sample-exact with ffmpeg. Files are written as standard IMA ADPCM (decoded
@@ -46,20 +46,21 @@ import os
 import struct
 from collections.abc import Iterator
 from types import TracebackType
-from typing import IO, BinaryIO, cast
+from typing import IO, BinaryIO, Self, cast
 
 import numpy as np
 
-from audiocodec.adpcm import (
-    METHODS,
-    VARIANTS,
+from audiocodec.adpcm.blocks import (
     block_align_for,
     block_samples_for,
+    decodable_frames,
     decode_blocks,
     encode_blocks,
-    float_to_int16,
-    int16_to_float,
+    whole_group_samples,
 )
+from audiocodec.adpcm.kernels import METHODS
+from audiocodec.adpcm.pcm import float_to_int16, int16_to_float
+from audiocodec.adpcm.tables import VARIANTS
 from audiocodec.errors import HeaderError, InputError, StreamError, UnsupportedError
 
 __all__ = [
@@ -95,10 +96,28 @@ def _open(path_or_file: PathOrFile, mode: str) -> tuple[BinaryIO, bool]:
     return path_or_file, False  # type: ignore[return-value]
 
 
+class _ClosesOnExit:
+    """``with`` support for the reader and writer: ``__exit__`` calls ``close()``."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
 # -------------------------------------------------------------------------- writer
 
 
-class ImaWavWriter:
+class ImaWavWriter(_ClosesOnExit):
     """Write an IMA ADPCM WAV in pieces of any size; memory does not grow.
 
     Parameters
@@ -242,17 +261,6 @@ class ImaWavWriter:
             if self._own:
                 self._f.close()
 
-    def __enter__(self) -> ImaWavWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
 
 # -------------------------------------------------------------------------- reader
 
@@ -314,7 +322,28 @@ def _parse_fmt(body: bytes) -> _Fmt:
     return _Fmt(ch, sr, ba, spb)
 
 
-class ImaWavReader:
+def _check_riff_head(head: bytes) -> None:
+    if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+        raise HeaderError("not a RIFF/WAVE file")
+    if head[:4] == b"RIFX":
+        raise UnsupportedError("big-endian RIFX files are not supported")
+
+
+def _frames_to_return(decodable: int, spb: int, channels: int, fact: int | None, use_fact: bool) -> int:
+    """``fact`` when it trims the last block's padding and is trustworthy, else ``decodable``.
+
+    ``spb`` is the samples a full block decodes to.
+    """
+    # libsndfile writes padded_frames // channels as fact for multichannel
+    # files, which can fall inside the last block: never trust that value.
+    libsndfile_fact = channels > 1 and fact == decodable // channels
+    if use_fact and fact is not None and decodable - spb < fact <= decodable:
+        if not libsndfile_fact:
+            return fact
+    return decodable
+
+
+class ImaWavReader(_ClosesOnExit):
     """Read an IMA ADPCM WAV block by block.
 
     Parameters
@@ -355,11 +384,35 @@ class ImaWavReader:
         except (AttributeError, OSError, ValueError):
             seekable = False
         self._seekable = seekable
-        head = _read_exact(f, 12)
-        if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
-            raise HeaderError("not a RIFF/WAVE file")
-        if head[:4] == b"RIFX":
-            raise UnsupportedError("big-endian RIFX files are not supported")
+        _check_riff_head(_read_exact(f, 12))
+        fmt, fact, data_pos, data_size = self._walk_chunks(seekable)
+        if self.variant == "auto":
+            self.variant = "ffmpeg" if self.writer_is_ffmpeg else "ima"
+        if fmt is None:
+            raise HeaderError("no fmt chunk")
+        if data_size < 0:
+            raise HeaderError("no data chunk")
+        if seekable:
+            f.seek(data_pos)
+        self.channels = fmt.channels
+        self.sample_rate = fmt.sample_rate
+        self.block_align = fmt.block_align
+        self.block_samples = fmt.block_samples
+        self.data_size = data_size
+        self._fact = fact
+        decodable = decodable_frames(data_size, fmt.channels, fmt.block_align, fmt.block_samples)
+        self.decodable_frames = decodable
+        self.frames = _frames_to_return(
+            decodable, whole_group_samples(fmt.block_samples), fmt.channels, fact, use_fact
+        )
+
+    def _walk_chunks(self, seekable: bool) -> tuple[_Fmt | None, int | None, int, int]:
+        """Read chunks up to ``data`` (or past it, for a later ``fact``).
+
+        Returns ``(fmt, fact, data_pos, data_size)``; ``data_size`` is -1 without a
+        ``data`` chunk. Sets ``writer_is_ffmpeg`` from a ``LIST`` chunk.
+        """
+        f = self._f
         file_end = None
         if seekable:
             here = f.tell()
@@ -408,35 +461,7 @@ class ImaWavReader:
                     _skip(f, 1, seekable)
             else:
                 _skip(f, size + (size & 1), seekable)
-        if self.variant == "auto":
-            self.variant = "ffmpeg" if self.writer_is_ffmpeg else "ima"
-        if fmt is None:
-            raise HeaderError("no fmt chunk")
-        if data_size < 0:
-            raise HeaderError("no data chunk")
-        if seekable:
-            f.seek(data_pos)
-        self.channels = fmt.channels
-        self.sample_rate = fmt.sample_rate
-        self.block_align = fmt.block_align
-        self.block_samples = fmt.block_samples
-        self.data_size = data_size
-        self._fact = fact
-        ba, ch = fmt.block_align, fmt.channels
-        spb = 1 + (fmt.block_samples - 1) // 8 * 8
-        nfull, rest = divmod(data_size, ba)
-        decodable = nfull * spb
-        if rest >= 4 * ch:
-            decodable += 1 + min((rest - 4 * ch) // (4 * ch), (spb - 1) // 8) * 8
-        self.decodable_frames = decodable
-        frames = decodable
-        # libsndfile writes padded_frames // channels as fact for multichannel
-        # files, which can fall inside the last block: never trust that value.
-        libsndfile_fact = ch > 1 and fact == decodable // ch
-        if use_fact and fact is not None and decodable - spb < fact <= decodable:
-            if not libsndfile_fact:
-                frames = fact
-        self.frames = frames
+        return fmt, fact, data_pos, data_size
 
     def blocks(self, max_frames: int = 65536) -> Iterator[np.ndarray]:
         """Yield float32 ``(n, channels)`` pieces of ``max_frames`` frames (last shorter).
@@ -450,7 +475,7 @@ class ImaWavReader:
 
     def _int16_pieces(self, max_frames: int) -> Iterator[np.ndarray]:
         ba = self.block_align
-        spb = 1 + (self.block_samples - 1) // 8 * 8
+        spb = whole_group_samples(self.block_samples)
         per_read = max(1, -(-max_frames // spb))
         remaining_bytes = self.data_size
         remaining_frames = self.frames
@@ -491,17 +516,6 @@ class ImaWavReader:
         """Close the file if this reader opened it."""
         if self._own:
             self._f.close()
-
-    def __enter__(self) -> ImaWavReader:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 # ------------------------------------------------------------------- conveniences
