@@ -27,7 +27,13 @@ from .errors import (
     UnsupportedError,
 )
 
-__version__ = "0.1.0"
+try:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as _version
+
+    __version__ = _version("audiocodec")  # one home: pyproject.toml
+except PackageNotFoundError:  # pragma: no cover - running from a tree that is not installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "CodecError", "DeviceError", "FrameError", "HeaderError", "InputError", "StreamError",
@@ -36,8 +42,8 @@ __all__ = [
 ]
 
 _LAZY = {
-    "Encoder": "codec", "Decoder": "codec", "encode": "api", "decode": "api",
-    "encode_file": "api", "decode_file": "api", "info": "api",
+    "Encoder": "stream", "Decoder": "stream", "encode": "oneshot", "decode": "oneshot",
+    "encode_file": "files", "decode_file": "files", "info": "files",
 }
 
 
@@ -50,3 +56,7 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(f".{mod}", __name__), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

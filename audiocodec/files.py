@@ -1,4 +1,4 @@
-"""Whole-buffer and file helpers over the streaming :class:`Encoder`/:class:`Decoder`.
+"""File helpers over the streaming :class:`Encoder`/:class:`Decoder` and the one-shot functions.
 
 Files are streamed in blocks (memory does not grow with length), written to a
 temporary file beside the output and renamed into place only when complete.
@@ -14,137 +14,18 @@ import struct
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from . import bitstream as bs
-from .codec import MAX_GAP_CONCEAL, Decoder, Encoder
-from .errors import CodecError, FrameError, HeaderError, InputError, StreamError, UnsupportedError
+from .container import aqc as bs
+from .errors import CodecError, HeaderError, InputError, StreamError, UnsupportedError
+from .oneshot import DecodeReport, decode, encode, iter_decode
+from .stream import Encoder
 
 BLOCK = 65536  # frames read per step when streaming files
-
-
-@dataclass
-class DecodeReport:
-    """What a decode found: frames decoded, concealed, damaged bytes skipped."""
-
-    sample_rate: int = 0
-    channels: int = 0
-    samples: int = 0
-    frames: int = 0
-    concealed: int = 0
-    rejected: int = 0
-    skipped_bytes: int = 0
-    truncated: bool = False
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def damaged(self) -> bool:
-        return bool(self.concealed or self.rejected or self.skipped_bytes or self.truncated)
-
-
-# --------------------------------------------------------------------- buffers
-
-
-def encode(pcm: Any, sample_rate: int, **options: Any) -> bytes:
-    """Encode a whole signal to AQC bytes.
-
-    Parameters
-    ----------
-    pcm : ndarray, shape (frames, channels) or (frames,)
-        Float samples in -1..1.
-    sample_rate : int
-    **options
-        Passed to :class:`Encoder` (``bitrate``, ``mode``, ``quantizer`` ...).
-    """
-    a = np.asarray(pcm)
-    if a.ndim == 1:
-        a = a[:, None]
-    if a.ndim != 2:
-        raise InputError(f"pcm must have shape (frames, channels), got {a.shape}")
-    options.setdefault("total_samples", a.shape[0])
-    enc = Encoder(sample_rate, a.shape[1], **options)
-    parts = [enc.header]
-    parts += enc.encode(a)
-    parts += enc.flush()
-    return b"".join(parts)
-
-
-def iter_decode(data: bytes | memoryview | mmap.mmap, report: DecodeReport | None = None
-                ) -> Iterator[NDArray[np.float32]]:
-    """Decode AQC bytes piece by piece, recovering from damage (see :func:`decode`)."""
-    rep = report if report is not None else DecodeReport()
-    mv = memoryview(data)
-    header = bs.StreamHeader.unpack(mv[: bs.HEADER_SIZE])
-    dec = Decoder(header)
-    rep.sample_rate, rep.channels = header.sample_rate, header.channels
-    for _off, seq, payload, skipped in bs.scan_frames(header.serial, mv, bs.HEADER_SIZE):
-        rep.skipped_bytes += skipped
-        if seq < 0:
-            break
-        try:
-            y = dec.decode_payload(seq, payload)
-        except FrameError as e:
-            rep.notes.append(str(e))
-            continue
-        rep.samples += y.shape[0]
-        yield y
-        if dec.ended:
-            break
-    if not dec.ended:
-        rep.truncated = True
-        yield from _conceal_tail(dec, header, rep)
-    rep.frames = dec.frames_decoded
-    rep.concealed = dec.frames_concealed
-    rep.rejected = dec.frames_rejected
-
-
-def _conceal_tail(dec: Decoder, header: bs.StreamHeader, rep: DecodeReport
-                  ) -> Iterator[NDArray[np.float32]]:
-    """Conceal a lost MDCT tail, at most MAX_GAP_CONCEAL + 1 frames.
-
-    Used instead of ``Decoder.finish()``, which conceals up to the header's
-    ``total_samples`` whatever it says: a damaged or hostile header claiming
-    2**64-2 samples made a truncated stream loop and allocate without bound.
-    Beyond the bound the tail is reported missing, not synthesised.
-    """
-    total = header.total_samples
-    if header.mode != bs.MODE_MDCT or total == bs.UNKNOWN_LENGTH:
-        return
-    n = header.frame_size
-    for _ in range(MAX_GAP_CONCEAL + 1):
-        if rep.samples >= total:
-            return
-        y = dec.decode(None)
-        rep.samples += y.shape[0]
-        yield y
-    if rep.samples < total:
-        rep.notes.append(f"stream ends {total - rep.samples} samples early "
-                         f"(more than {MAX_GAP_CONCEAL} frames of {n}); tail not concealed")
-
-
-def decode(data: bytes | memoryview, *, report: DecodeReport | None = None
-           ) -> tuple[NDArray[np.float32], int]:
-    """Decode AQC bytes to ``(pcm (frames, channels) float32, sample_rate)``.
-
-    Damaged frames are concealed and decoding resumes at the next good frame;
-    pass a :class:`DecodeReport` to learn what was lost. Raises
-    :class:`HeaderError` when the stream header itself is unusable.
-    """
-    rep = report if report is not None else DecodeReport()
-    pieces = list(iter_decode(data, rep))
-    if pieces:
-        pcm = np.concatenate(pieces)
-    else:
-        pcm = np.zeros((0, rep.channels), dtype=np.float32)
-    return pcm, rep.sample_rate
-
-
-# --------------------------------------------------------------------- files
 
 
 @contextlib.contextmanager
@@ -233,7 +114,7 @@ def encode_file(
         ima_wav = options.get("mode") == "adpcm" and str(dst).lower().endswith(".wav")
         with atomic_output(dst, force) as tmp:
             if ima_wav:
-                from .imawav import ImaWavWriter
+                from .adpcm.wav import ImaWavWriter
 
                 method = options.get("adpcm_method", "search")
                 with ImaWavWriter(tmp, f.samplerate, f.channels, encoder=method,
@@ -352,7 +233,7 @@ def _decode_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], force
     import soundfile as sf
 
     rep = DecodeReport()
-    from .imawav import ImaWavReader, is_ima_wav
+    from .adpcm.wav import ImaWavReader, is_ima_wav
 
     if is_ima_wav(src):
         with ImaWavReader(src, variant="auto") as r, atomic_output(dst, force) as tmp:

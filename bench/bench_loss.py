@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from audiocodec.codec import Decoder, Encoder
+from audiocodec.stream import Decoder, Encoder
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "audio"
 

@@ -36,8 +36,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-from audiocodec import adpcm, api, codec, imawav  # noqa: E402
-from audiocodec import bitstream as bs  # noqa: E402
+from audiocodec import adpcm, oneshot, stream  # noqa: E402
+from audiocodec.adpcm import wav as imawav  # noqa: E402
+from audiocodec.container import aqc as bs  # noqa: E402
 from audiocodec.errors import CodecError  # noqa: E402
 
 # A decode may emit at most this many samples per input byte (plus one
@@ -53,9 +54,9 @@ def _check_pcm(y: np.ndarray, channels: int) -> None:
 
 
 def fuzz_decode(data: bytes) -> None:
-    rep = api.DecodeReport()
+    rep = oneshot.DecodeReport()
     try:
-        y, rate = api.decode(data, report=rep)
+        y, rate = oneshot.decode(data, report=rep)
     except CodecError:
         return
     _check_pcm(y, rep.channels)
@@ -82,7 +83,7 @@ def _split_packets(rest: bytes) -> list[bytes | None]:
 
 def fuzz_packets(data: bytes) -> None:
     try:
-        dec = codec.Decoder(data[: bs.HEADER_SIZE])
+        dec = stream.Decoder(data[: bs.HEADER_SIZE])
     except CodecError:
         return
     for pkt in _split_packets(data[bs.HEADER_SIZE :]):
@@ -91,7 +92,7 @@ def fuzz_packets(data: bytes) -> None:
         except CodecError:
             continue
         _check_pcm(y, dec.channels)
-        assert y.shape[0] <= (codec.MAX_GAP_CONCEAL + 1) * dec.frame_size, y.shape
+        assert y.shape[0] <= (stream.MAX_GAP_CONCEAL + 1) * dec.frame_size, y.shape
     # Decoder.finish() conceals up to the header's total_samples without a bound
     # (see test_reliability.test_decoder_finish_is_bounded); only call it when
     # that stays small, so the fuzzer keeps looking for other bugs.
@@ -201,7 +202,9 @@ def _instrument(atheris: Any) -> None:
     ``atheris.instrument_all()`` would also spend minutes on numpy and scipy."""
     import types
 
-    from audiocodec import entropy, quant, quantizers
+    from audiocodec import files
+    from audiocodec.adpcm import blocks, mode, packets, pcm
+    from audiocodec.core import decoder, entropy, layout, quant
 
     seen: set[int] = set()
 
@@ -216,7 +219,8 @@ def _instrument(atheris: Any) -> None:
                     for f in (v.fget, v.fset):
                         visit(f)
 
-    for mod in (api, bs, codec, adpcm, imawav, entropy, quant, quantizers):
+    for mod in (oneshot, files, bs, stream, decoder, layout, packets, blocks, pcm, mode, imawav, entropy,
+                quant):
         for v in vars(mod).values():
             if getattr(v, "__module__", "") == mod.__name__:
                 visit(v)

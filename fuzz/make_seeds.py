@@ -24,9 +24,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from support import tones_and_burst  # noqa: E402
 
-from audiocodec import api  # noqa: E402
-from audiocodec import bitstream as bs  # noqa: E402
-from audiocodec.imawav import write_ima_wav  # noqa: E402
+from audiocodec import oneshot  # noqa: E402
+from audiocodec.adpcm.wav import write_ima_wav  # noqa: E402
+from audiocodec.container import aqc as bs  # noqa: E402
 
 SEEDS = Path(__file__).resolve().parent / "seeds"
 
@@ -60,7 +60,7 @@ def streams() -> dict[str, bytes]:
         ("adpcm_empty", 16000, 1, 0, {"mode": "adpcm"}),
     ]
     for i, (name, rate, ch, n, opts) in enumerate(cases):
-        out[name] = api.encode(signal(n, ch, i), rate, serial=0x5EED0000 + i, **opts)
+        out[name] = oneshot.encode(signal(n, ch, i), rate, serial=0x5EED0000 + i, **opts)
     return out
 
 

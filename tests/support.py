@@ -1,4 +1,4 @@
-"""Shared test support: seeded test signals, SNR, and the optional shared recordings.
+"""Shared test support: seeded test signals, SNR, the optional shared recordings, and JACK.
 
 Used by the tests, the fuzz seed generator and the benchmarks (which put
 ``tests/`` on ``sys.path``), so every seeded signal has one definition.
@@ -6,13 +6,23 @@ Used by the tests, the fuzz seed generator and the benchmarks (which put
 
 from __future__ import annotations
 
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from audiocodec.metrics import snr_db
+from audiocodec.eval.metrics import snr_db
 
-__all__ = ["SHARED_AUDIO", "music_like", "shared_files", "snr_db", "tones_and_burst"]
+__all__ = [
+    "ROOT", "SHARED_AUDIO", "XrunCounter", "checkout_env", "jack_server", "jack_unavailable",
+    "live_command", "music_like", "shared_files", "snr_db", "tones_and_burst",
+]
 
 SHARED_AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
 
@@ -68,3 +78,108 @@ def shared_files() -> list[Path]:
     if not SHARED_AUDIO.is_dir():
         return []
     return sorted(SHARED_AUDIO.glob("*.wav"))
+
+
+# --------------------------------------------------------------------------- JACK
+# The live tests and bench/bench_live.py run the app in a subprocess (PortAudio then
+# initialises after the server is up) and talk to JACK from this process only through
+# JACK-Client. The server itself is .ci/jack.sh's: jack_server() runs it for a benchmark.
+
+ROOT = Path(__file__).resolve().parents[1]
+JACK_SH = ROOT / ".ci" / "jack.sh"
+
+
+def checkout_env(**extra: str) -> dict[str, str]:
+    """``os.environ`` with this checkout first on ``PYTHONPATH``, plus ``extra``: the
+    environment of a subprocess that runs the code under test."""
+    env = dict(os.environ, **extra)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return env
+
+
+def live_command(*args: str, hostapi: str | None = "JACK") -> list[str]:
+    """The command line of ``audiocodec live [--hostapi HOSTAPI] ARGS`` in a fresh interpreter."""
+    return [sys.executable, "-m", "audiocodec", "live", *(["--hostapi", hostapi] if hostapi else []), *args]
+
+
+def jack_unavailable(rate: int, period: int) -> str | None:
+    """Why the server named by ``JACK_DEFAULT_SERVER`` cannot serve a test at ``rate`` Hz and
+    ``period`` frames (no server named, no JACK-Client, unreachable, other settings), or None."""
+    name = os.environ.get("JACK_DEFAULT_SERVER")
+    if not name:
+        return "JACK_DEFAULT_SERVER is not set (start one with .ci/jack.sh)"
+    try:
+        import jack
+    except ImportError:
+        return "JACK-Client is not installed"
+    try:
+        client = jack.Client("audiocodec-test-probe", no_start_server=True)
+    except jack.JackError as exc:
+        return f"JACK server {name!r} is not reachable: {exc}"
+    try:
+        if client.samplerate != rate or client.blocksize != period:
+            return (f"JACK server runs at {client.samplerate} Hz / {client.blocksize} frames,"
+                    f" tests need {rate} / {period}")
+    finally:
+        client.close()
+    return None
+
+
+class XrunCounter:
+    """A JACK client whose xrun callback counts the server's xruns."""
+
+    def __init__(self) -> None:
+        import jack
+
+        self.count = 0
+        self.t0 = time.monotonic()
+        self.times: list[float] = []  # seconds after t0
+        self.stamps: list[float] = []  # time.monotonic() of each xrun
+        self.client = jack.Client("audiocodec-test-xruns", no_start_server=True)
+        self.client.set_xrun_callback(self._on_xrun)
+        self.client.activate()
+
+    def _on_xrun(self, delayed_usecs: float) -> None:
+        now = time.monotonic()
+        self.count += 1
+        self.stamps.append(now)
+        self.times.append(round(now - self.t0, 3))
+
+    def during(self, summary: dict) -> int:
+        """Xruns while the live app's stream ran (its summary holds the monotonic span). The
+        app's start-up (a Python process importing numpy and numba) can starve the dummy
+        backend before its stream even exists."""
+        start, stop = summary["stream_start_monotonic"], summary["stream_stop_monotonic"]
+        return sum(start <= t <= stop + 0.1 for t in self.stamps)
+
+    def __repr__(self) -> str:
+        return f"XrunCounter(count={self.count}, seconds after start={self.times})"
+
+    def close(self) -> None:
+        self.client.deactivate()
+        self.client.close()
+
+
+# jack_start in a shell that stays up (holding the server) until its stdin closes
+_JACK_HOLD = 'source "$0" && jack_start "$1" "$2" "$3" || exit 1; echo "rt=$JACK_CI_RT"; read -r _; jack_stop'
+
+
+@contextlib.contextmanager
+def jack_server(name: str, period: int, rate: int = 48000, *, realtime: bool = True) -> Iterator[bool]:
+    """Run a JACK dummy server with ``.ci/jack.sh`` for the ``with`` block; yield whether it
+    got real-time scheduling (tried first when ``realtime``). Stopped by its pid at the end."""
+    env = dict(os.environ, JACK_CI_REALTIME="1" if realtime else "0")
+    with tempfile.TemporaryFile("w+") as log:
+        shell = subprocess.Popen(["bash", "-c", _JACK_HOLD, str(JACK_SH), name, str(period), str(rate)],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
+                                 env=env)
+        assert shell.stdin is not None and shell.stdout is not None
+        ready = shell.stdout.readline().strip()
+        try:
+            if not ready.startswith("rt="):
+                log.seek(0)
+                raise RuntimeError(f"jackd -n {name} did not start: {log.read().strip()}")
+            yield ready == "rt=1"
+        finally:
+            shell.stdin.close()  # jack_stop
+            shell.wait(30)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from audiocodec import bitstream as bs
+from audiocodec.container import aqc as bs
 from audiocodec.errors import CodecError, FrameError, HeaderError
 
 GOLDEN_HEADER = bytes.fromhex(

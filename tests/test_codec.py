@@ -7,9 +7,9 @@ import pytest
 from support import music_like, snr_db
 
 import audiocodec
-from audiocodec import entropy
-from audiocodec.codec import Decoder, Encoder
+from audiocodec.core import entropy
 from audiocodec.errors import CodecError, InputError
+from audiocodec.stream import Decoder, Encoder
 
 QUANTIZERS = ["uniform", "nonuniform", "adaptive"]
 
@@ -165,7 +165,7 @@ def test_random_and_truncated_bytes_raise_only_codec_errors() -> None:
 
 
 def test_truncated_stream_keeps_length_and_reports() -> None:
-    from audiocodec.api import DecodeReport
+    from audiocodec.oneshot import DecodeReport
 
     x = music_like(seconds=0.5)
     data = audiocodec.encode(x, 48000, serial=2)
@@ -212,7 +212,7 @@ def test_decoder_does_not_import_psychoacoustics(tmp_path) -> None:  # type: ign
         "import sys, audiocodec, pathlib; "
         f"pcm, sr = audiocodec.decode(pathlib.Path({str(f)!r}).read_bytes()); "
         "assert pcm.shape[0] > 0; "
-        "bad = [m for m in sys.modules if m.startswith(('psychoacoustics', 'audiocodec.quantizers'))]; "
+        "bad = [m for m in sys.modules if m.startswith(('psychoacoustics', 'audiocodec.encoder'))]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -222,8 +222,9 @@ def test_decoder_does_not_import_psychoacoustics(tmp_path) -> None:  # type: ign
 @pytest.mark.parametrize("seed", range(6))
 def test_rate_search_matches_exhaustive_scan(seed: int) -> None:
     """The galloping ``search_g`` against a scan of every step index (the oracle)."""
-    from audiocodec import quant
-    from audiocodec.codec import MdctConfig
+    from audiocodec.core.layout import MdctConfig
+    from audiocodec.core.quant import LAW_POWER, LAW_UNIFORM, SF_MAX
+    from audiocodec.encoder import rate as quant
 
     rng = np.random.default_rng(seed)
     cfg = MdctConfig(48000, 2, 1024, 1024)
@@ -232,7 +233,7 @@ def test_rate_search_matches_exhaustive_scan(seed: int) -> None:
     coefs = rng.standard_normal((2, 1024)) * np.geomspace(1.0, 1e-3, 1024) * 10.0 ** rng.uniform(-3, 1)
     offsets = rng.integers(-8, 9, (2, nb)).astype(np.int32)
     fixed = np.full((2, nb), -1, np.int32)
-    law = quant.LAW_POWER if seed % 2 else quant.LAW_UNIFORM
+    law = LAW_POWER if seed % 2 else LAW_UNIFORM
     mag = np.empty_like(coefs)
     quant.magnitudes(coefs, law, mag)
     dither = np.zeros_like(coefs)
@@ -240,11 +241,11 @@ def test_rate_search_matches_exhaustive_scan(seed: int) -> None:
     q_a, q_b = np.zeros((2, 1024), np.int32), np.zeros((2, 1024), np.int32)
     for target in (200.0, 1500.0, 6000.0, 1e9):
         want = quant.search_g_reference(coefs, mag, dither, offsets, fixed, edges, nb, law, target, sf_b, q_b)
-        for guess in (0, want - 3, want, want + 1, want + 40, quant.SF_MAX):
+        for guess in (0, want - 3, want, want + 1, want + 40, SF_MAX):
             g = quant.search_g(coefs, mag, dither, offsets, fixed, edges, nb, law, target, guess, sf_a, q_a)
             # what the search guarantees: g fits and g - 1 does not ...
-            assert quant.estimate_bits(q_a, sf_a, edges, nb) <= target or g == quant.SF_MAX
-            if 0 < g < quant.SF_MAX:
+            assert quant.estimate_bits(q_a, sf_a, edges, nb) <= target or g == SF_MAX
+            if 0 < g < SF_MAX:
                 sf_c, q_c = sf_a.copy(), q_a.copy()
                 quant.make_sf(offsets, g - 1, nb, fixed, sf_c)
                 quant.quantize_mag(coefs, mag, dither, sf_c, edges, nb, law, q_c)
@@ -275,7 +276,7 @@ def test_adaptive_tuning_is_configuration() -> None:
     differently from the default, and the default equals passing no tuning."""
     import dataclasses
 
-    from audiocodec.quantizers import DEFAULT_TUNING, AdaptiveTuning
+    from audiocodec.encoder.quantizers import DEFAULT_TUNING, AdaptiveTuning
 
     x = music_like(seconds=0.5)
     base = audiocodec.encode(x, 48000, bitrate=64000, serial=3)

@@ -18,11 +18,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from audiocodec import adpcm, api
-from audiocodec import bitstream as bs
-from audiocodec.codec import Decoder
+from audiocodec import adpcm, oneshot
+from audiocodec.adpcm.wav import ImaWavReader
+from audiocodec.container import aqc as bs
 from audiocodec.errors import CodecError
-from audiocodec.imawav import ImaWavReader
+from audiocodec.stream import Decoder
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "fuzz"))
@@ -148,9 +148,9 @@ def test_corpus_replay(path: Path) -> None:
         target(data)
         target(data[1:])
     if data[:3] == bs.MAGIC:
-        rep = api.DecodeReport()
+        rep = oneshot.DecodeReport()
         try:
-            api.decode(data, report=rep)
+            oneshot.decode(data, report=rep)
         except CodecError:
             return
         dec = Decoder(data[: bs.HEADER_SIZE])

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from support import shared_files, snr_db
 
-from audiocodec import mdct
-from audiocodec.codec import INFO_LEFT_SHORT, INFO_RIGHT_SHORT, INFO_SHORT, MdctConfig
+from audiocodec.core import mdct
+from audiocodec.core.layout import INFO_LEFT_SHORT, INFO_RIGHT_SHORT, INFO_SHORT, MdctConfig
 
 HOPS = [128, 240, 256, 480, 512, 1024]
 

@@ -27,11 +27,11 @@ import pytest
 import soundfile as sf
 
 import audiocodec
-from audiocodec import api, cli
-from audiocodec import bitstream as bs
-from audiocodec.api import DecodeReport
-from audiocodec.codec import MAX_GAP_CONCEAL, Decoder, Encoder
+from audiocodec import cli, files
+from audiocodec.container import aqc as bs
 from audiocodec.errors import CodecError, FrameError, HeaderError, InputError
+from audiocodec.oneshot import DecodeReport
+from audiocodec.stream import MAX_GAP_CONCEAL, Decoder, Encoder
 
 ROOT = Path(__file__).resolve().parents[1]
 MODES: dict[str, dict[str, Any]] = {
@@ -505,19 +505,19 @@ def test_input_never_opened_for_writing(tmp_path: Path, monkeypatch: pytest.Monk
 
     monkeypatch.setattr(builtins, "open", spy_open)
     monkeypatch.setattr(sf.SoundFile, "__init__", spy_sf)
-    api.encode_file(src, tmp_path / "o.aqc")
-    api.encode_file(src, tmp_path / "o.wav", mode="adpcm")
-    api.decode_file(tmp_path / "o.aqc", tmp_path / "back.wav")
-    api.decode_file(tmp_path / "o.wav", tmp_path / "back2.wav")
+    files.encode_file(src, tmp_path / "o.aqc")
+    files.encode_file(src, tmp_path / "o.wav", mode="adpcm")
+    files.decode_file(tmp_path / "o.aqc", tmp_path / "back.wav")
+    files.decode_file(tmp_path / "o.wav", tmp_path / "back2.wav")
     for path in (tmp_path / "o.aqc", tmp_path / "o.wav"):
-        api.info(path) if path.suffix == ".aqc" else None
+        files.info(path) if path.suffix == ".aqc" else None
     writes = [(f, m) for f, m in opened if any(c in m for c in "wax+")]
     assert all(".part" in f for f, _ in writes), writes
     assert _digest(src) == before
     with pytest.raises(InputError, match="is the input file"):
-        api.encode_file(src, src, force=True)
+        files.encode_file(src, src, force=True)
     with pytest.raises(InputError, match="exists"):
-        api.encode_file(src, tmp_path / "o.aqc")
+        files.encode_file(src, tmp_path / "o.aqc")
     assert _digest(src) == before
     assert not list(tmp_path.glob(".*.part"))
 
@@ -530,7 +530,7 @@ def test_failed_encode_leaves_old_output_untouched(tmp_path: Path) -> None:
     out = tmp_path / "o.aqc"
     out.write_bytes(b"previous result")
     with pytest.raises(InputError):
-        api.encode_file(src, out, force=True)
+        files.encode_file(src, out, force=True)
     assert out.read_bytes() == b"previous result"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "o.aqc"]
 
@@ -584,18 +584,18 @@ def test_full_disk_injected_oserror(tmp_path: Path, monkeypatch: pytest.MonkeyPa
                                     capsys: pytest.CaptureFixture[str]) -> None:
     import errno
 
-    from audiocodec import codec
+    from audiocodec import stream
 
     src = tmp_path / "in.wav"
     sf.write(src, tone(40000, 2), 16000)
     calls = {"n": 0}
-    real = codec.Encoder.encode
+    real = stream.Encoder.encode
 
     def failing(self: Encoder, block: object) -> list[bytes]:
         calls["n"] += 1
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(codec.Encoder, "encode", failing)
+    monkeypatch.setattr(stream.Encoder, "encode", failing)
     code, err = _cli(capsys, "encode", str(src), str(tmp_path / "o.aqc"))
     assert calls["n"] == 1 and real is not failing
     assert code == 2 and err == "audiocodec: error: No space left on device\n"
@@ -629,7 +629,7 @@ def test_full_disk_tmpfs(tmp_path: Path, tiny_tmpfs: Path,
         assert err.count("\n") == 1 and "No space left on device" in err
         assert list(tiny_tmpfs.iterdir()) == []
     good = tmp_path / "good.aqc"
-    api.encode_file(src, good, bitrate=256000)
+    files.encode_file(src, good, bitrate=256000)
     code, err = _cli(capsys, "decode", str(good), str(tiny_tmpfs / "back.wav"))
     assert code == 2 and "No space left on device" in err
     assert list(tiny_tmpfs.iterdir()) == []
@@ -639,10 +639,10 @@ def _stream_peak(src: Path, dst: Path, **options: Any) -> tuple[int, int]:
     """Peak traced memory of encode_file, then of decode_file, in bytes."""
     tracemalloc.start()
     try:
-        api.encode_file(src, dst, **options)
+        files.encode_file(src, dst, **options)
         enc_peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.reset_peak()
-        api.decode_file(dst, dst.with_suffix(".back.wav"))
+        files.decode_file(dst, dst.with_suffix(".back.wav"))
         dec_peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -653,7 +653,7 @@ def test_long_file_streams_with_flat_memory(tmp_path: Path) -> None:
     """10 minutes vs 10 seconds (ADPCM, fast enough for CI); MDCT 60 s vs 6 s.
 
     Encoding streams in blocks: its peak must not grow with the length. Decoding
-    reads the whole .aqc (api._read_source_bytes), so its peak may grow by the
+    reads the whole .aqc (files._read_source_bytes), so its peak may grow by the
     compressed size and nothing more.
     """
     for mode, rate, short_s, long_s in (("adpcm", 8000, 10, 600), ("mdct", 8000, 6, 60)):

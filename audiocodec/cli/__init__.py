@@ -11,155 +11,34 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import CodecError, InputError
+from ..encoder import QUANTIZERS
+from ..errors import CodecError
+from .codec import cmd_decode, cmd_demo, cmd_encode, cmd_info
+from .common import (
+    EXIT_DAMAGED,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    PROG,
+    Parser,
+    add_common,
+    parse_bitrate,
+)
 
-EXIT_OK = 0
-EXIT_DAMAGED = 1
-EXIT_ERROR = 2
-EXIT_INTERRUPTED = 130
-
-PROG = "audiocodec"
-QUANTIZERS = ("adaptive", "uniform", "nonuniform")  # audiocodec.quantizers, without its imports
-
-
-def parse_bitrate(text: str) -> int:
-    """``96k`` / ``96000`` / ``1.5m`` to bits per second."""
-    t = text.strip().lower().rstrip("bps").rstrip("/")
-    mult = 1
-    if t.endswith("k"):
-        mult, t = 1000, t[:-1]
-    elif t.endswith("m"):
-        mult, t = 1_000_000, t[:-1]
-    try:
-        v = float(t) * mult
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"bitrate must look like 96k or 96000, got {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"bitrate must be positive, got {text!r}")
-    return int(round(v))
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # one line, exit 2
-        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
-
-
-def _progress(quiet: bool, total: int, desc: str) -> tuple[Callable[[int, int], None] | None, Any]:
-    if quiet or not sys.stderr.isatty() or total < 48000 * 20:
-        return None, None
-    from tqdm import tqdm
-
-    bar = tqdm(total=total, unit="samples", unit_scale=True, desc=desc, leave=False)
-
-    def cb(done: int, _total: int) -> None:
-        bar.update(done - bar.n)
-
-    return cb, bar
-
-
-def _note(args: argparse.Namespace, msg: str) -> None:
-    if not getattr(args, "quiet", False):
-        print(msg, file=sys.stderr)
-
-
-def cmd_encode(args: argparse.Namespace) -> int:
-    from .. import api
-
-    opts: dict[str, Any] = {"mode": args.mode}
-    if args.mode == "mdct":
-        opts.update(quantizer=args.quantizer, bitrate=args.bitrate, low_delay=args.low_delay,
-                    block_switching=not args.no_block_switching)
-        if args.quality is not None:
-            opts["quality"] = args.quality
-        if args.dither:
-            opts["dither"] = True
-    else:
-        opts["adpcm_method"] = args.adpcm_encoder
-        if args.portable:
-            if not str(args.output).lower().endswith(".wav"):
-                raise InputError("--portable applies to IMA ADPCM .wav output only")
-            opts["portable"] = True
-    if args.frame_size:
-        opts["frame_size"] = args.frame_size
-    total = 0
-    try:
-        import soundfile as sf
-
-        total = sf.info(str(args.input)).frames
-    except Exception:  # _open_audio in encode_file reports the real problem
-        total = 0
-    cb, bar = _progress(args.quiet, total, "encode")
-    t0 = time.perf_counter()
-    try:
-        res = api.encode_file(args.input, args.output, force=args.force, progress=cb,
-                              sanitize=args.sanitize, **opts)
-    finally:
-        if bar is not None:
-            bar.close()
-    dt = time.perf_counter() - t0
-    _note(args, f"{args.output}: {res['seconds']:.2f} s, {res['bitrate'] / 1000:.1f} kbit/s, "
-                f"{res['bytes']} bytes, {res['seconds'] / max(dt, 1e-9):.1f}x realtime")
-    return EXIT_OK
-
-
-def cmd_decode(args: argparse.Namespace) -> int:
-    from .. import api
-
-    t0 = time.perf_counter()
-    rep = api.decode_file(args.input, args.output, force=args.force)
-    dt = time.perf_counter() - t0
-    secs = rep.samples / rep.sample_rate if rep.sample_rate else 0.0
-    _note(args, f"{args.output}: {secs:.2f} s, {rep.sample_rate} Hz, {rep.channels} ch, "
-                f"{secs / max(dt, 1e-9):.1f}x realtime")
-    if rep.damaged:
-        print(f"{PROG}: warning: damaged input recovered: {rep.concealed} frames concealed, "
-              f"{rep.skipped_bytes} bytes skipped{', truncated' if rep.truncated else ''}",
-              file=sys.stderr)
-        return EXIT_DAMAGED
-    return EXIT_OK
-
-
-def cmd_info(args: argparse.Namespace) -> int:
-    from .. import api
-
-    d = api.info(args.input)
-    if args.json:
-        import json
-
-        print(json.dumps(d))
-        return EXIT_OK
-    samples = d["samples"] if d["samples"] is not None else "unknown"
-    print(f"{args.input}\n  mode: {d['mode']}\n  sample rate: {d['sample_rate']} Hz\n"
-          f"  channels: {d['channels']}\n  duration: {d['duration']:.3f} s ({samples} samples)\n"
-          f"  frames: {d['frames']} of {d['frame_size']} samples\n"
-          f"  bitrate: {d['bitrate'] / 1000:.1f} kbit/s (nominal {d['nominal_bitrate'] / 1000:.0f})\n"
-          f"  size: {d['bytes']} bytes")
-    if d["damaged_bytes"]:
-        print(f"  damaged bytes skipped: {d['damaged_bytes']}")
-        return EXIT_DAMAGED
-    return EXIT_OK
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from ..demo import run_demo
-
-    return run_demo(args)
-
-
-def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--force", "-f", action="store_true", help="overwrite an existing output")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
+__all__ = ["EXIT_DAMAGED", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "build_parser", "main",
+           "parse_bitrate"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description="AQC perceptual audio codec and IMA ADPCM.")
-    p.add_argument("--version", action="version", version=f"{PROG} 0.1.0")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    p = Parser(prog=PROG, description="AQC perceptual audio codec and IMA ADPCM.")
+    from .. import __version__
+
+    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     e = sub.add_parser("encode", help="encode an audio file to .aqc (or IMA ADPCM .wav)")
     e.add_argument("input", type=Path)
@@ -178,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(ffmpeg's decoder rounds differently from the IMA reference; costs ~3 dB)")
     e.add_argument("--sanitize", action="store_true",
                    help="replace NaN with 0 and +-Inf with full scale instead of refusing the file")
-    _add_common(e)
+    add_common(e)
     e.set_defaults(func=cmd_encode)
 
     d = sub.add_parser("decode", help="decode .aqc or IMA ADPCM .wav to .wav/.flac",
@@ -187,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "2 unreadable input or bad option; 130 interrupted")
     d.add_argument("input", type=Path)
     d.add_argument("output", type=Path)
-    _add_common(d)
+    add_common(d)
     d.set_defaults(func=cmd_decode)
 
     i = sub.add_parser("info", help="describe an .aqc file")
@@ -201,15 +80,15 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--out", type=Path, default=Path("demo-out"))
     m.set_defaults(func=cmd_demo)
 
-    _add_optional(sub, "live", "app.live", "add_arguments", "run",
+    _add_optional(sub, "live", "audiocodec.cli.live", "add_arguments", "run",
                   "live microphone -> codec -> speaker loop")
-    _add_optional(sub, "send", "audiocodec.net", "add_send_arguments", "run_send",
+    _add_optional(sub, "send", "audiocodec.cli.net", "add_send_arguments", "run_send",
                   "stream a file over UDP")
-    _add_optional(sub, "receive", "audiocodec.net", "add_receive_arguments", "run_receive",
+    _add_optional(sub, "receive", "audiocodec.cli.net", "add_receive_arguments", "run_receive",
                   "receive a UDP stream")
-    _add_optional(sub, "eval", "audiocodec.evaluate", "add_arguments", "run",
+    _add_optional(sub, "eval", "audiocodec.cli.evaluate", "add_eval_arguments", "run_eval",
                   "measure quality vs bitrate against real codecs; write a report")
-    _add_optional(sub, "bench", "audiocodec.benchmark", "add_arguments", "run",
+    _add_optional(sub, "bench", "audiocodec.cli.evaluate", "add_bench_arguments", "run_bench",
                   "encode/decode speed and memory next to ffmpeg")
     return p
 

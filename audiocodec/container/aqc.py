@@ -39,7 +39,8 @@ Frame (one packet)::
 Payload info byte: bit 7 = last frame of the stream; when set, the next 8
 bytes hold the stream's total sample count (u64), so live streams whose
 header said "unknown" still end sample-exactly. The rest of the info byte
-and of the payload belong to the mode (:mod:`audiocodec.codec`).
+and of the payload belong to the mode (:mod:`audiocodec.core.layout` for MDCT,
+:mod:`audiocodec.adpcm` for ADPCM).
 
 A valid stream is a header followed by frames with consecutive ``seq``. A
 decoder resynchronises after damage by scanning for the sync word and
@@ -56,7 +57,7 @@ import mmap
 import struct
 from dataclasses import dataclass
 
-from .errors import FrameError, HeaderError
+from ..errors import FrameError, HeaderError
 
 MAGIC = b"AQC"
 VERSION = 1
@@ -73,6 +74,17 @@ WINDOW_NAMES = {0: "sine", 1: "kbd"}
 FLAG_BLOCK_SWITCHING = 1
 
 INFO_LAST = 0x80
+CONCEAL_FADE = 0.7  # decoders: gain per concealed frame (about -3 dB)
+MAX_GAP_CONCEAL = 32  # decoders: frames concealed for one seq gap before resync instead
+
+# frame-size field ranges (the one home of these rules; encoders check against them)
+MDCT_FRAME_MIN, MDCT_FRAME_MAX, MDCT_FRAME_MULTIPLE = 64, 2048, 8
+ADPCM_PACKET_MIN, ADPCM_PACKET_MAX = 32, 8192
+
+
+def mdct_frame_size_ok(n: int) -> bool:
+    """True for an MDCT hop the format allows (64..2048, a multiple of 8)."""
+    return MDCT_FRAME_MIN <= n <= MDCT_FRAME_MAX and n % MDCT_FRAME_MULTIPLE == 0
 CRC_BUDGET_FACTOR = 64  # scan_frames: CRC bytes on rejected candidates per input byte
 
 MIN_RATE, MAX_RATE = 8000, 48000
@@ -141,8 +153,9 @@ class StreamHeader:
             raise HeaderError(f"sample rate {self.sample_rate} outside {MIN_RATE}..{MAX_RATE}")
         if self.mode == MODE_MDCT:
             n, ovl = self.frame_size, self.overlap
-            if not (64 <= n <= 2048 and n % 8 == 0):
-                raise HeaderError(f"MDCT frame size {n} not in 64..2048 or not a multiple of 8")
+            if not mdct_frame_size_ok(n):
+                raise HeaderError(f"MDCT frame size {n} not in {MDCT_FRAME_MIN}..{MDCT_FRAME_MAX} "
+                                  f"or not a multiple of {MDCT_FRAME_MULTIPLE}")
             if not (8 <= ovl <= n and ovl % 2 == 0):
                 raise HeaderError(f"MDCT overlap {ovl} not an even number in 8..{n}")
             if self.window not in WINDOW_NAMES:
@@ -150,18 +163,15 @@ class StreamHeader:
             if self.delay != ovl:
                 raise HeaderError(f"delay {self.delay} does not match the overlap ({ovl})")
         else:
-            if not 32 <= self.frame_size <= 8192:
-                raise HeaderError(f"ADPCM packet size {self.frame_size} not in 32..8192")
+            if not ADPCM_PACKET_MIN <= self.frame_size <= ADPCM_PACKET_MAX:
+                raise HeaderError(f"ADPCM packet size {self.frame_size} not in "
+                                  f"{ADPCM_PACKET_MIN}..{ADPCM_PACKET_MAX}")
             if self.delay != 0:
                 raise HeaderError(f"ADPCM delay must be 0, header says {self.delay}")
 
     @property
     def mode_name(self) -> str:
         return MODE_NAMES[self.mode]
-
-    @property
-    def window_name(self) -> str:
-        return WINDOW_NAMES.get(self.window, "?")
 
 
 def _frame_crc(serial: int, length: int, seq: int, payload: bytes | memoryview) -> int:
@@ -239,3 +249,23 @@ def scan_frames(serial: int, data: bytes | memoryview | mmap.mmap, start: int = 
         skipped += end - pos
     if skipped:
         yield end, -1, memoryview(b""), skipped
+
+
+def pack_info(info: int, last: bool, total: int) -> bytes:
+    """The payload's leading info byte, with the last-frame bit and sample count when ``last``."""
+    if last:
+        return bytes([info | INFO_LAST]) + struct.pack("<Q", total)
+    return bytes([info])
+
+
+def read_info(payload: bytes | memoryview) -> tuple[int, int, int | None]:
+    """Mirror of :func:`pack_info`: ``(info, offset of the mode's bytes, total or None)``."""
+    if len(payload) < 1:
+        raise FrameError("empty payload")
+    info = payload[0]
+    if not info & INFO_LAST:
+        return info, 1, None
+    if len(payload) < 9:
+        raise FrameError("last frame too short for its sample count")
+    (total,) = struct.unpack_from("<Q", payload, 1)
+    return info, 9, int(total)

@@ -16,6 +16,8 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
+from ..errors import InputError
+
 MIN_BAND_HZ = 100.0
 REL_WIDTH = 0.16
 MAX_BAND_HZ = 1500.0
@@ -30,7 +32,7 @@ def band_edges(sample_rate: int, n: int, multiple: int = 1) -> NDArray[np.int32]
     every edge a multiple of ``multiple``.
     """
     if n % multiple:
-        raise ValueError(f"n={n} is not a multiple of {multiple}")
+        raise InputError(f"n={n} is not a multiple of {multiple}")
     bin_hz = sample_rate / (2.0 * n)
     min_w = max(2, multiple)
     edges = [0]
@@ -46,13 +48,8 @@ def band_edges(sample_rate: int, n: int, multiple: int = 1) -> NDArray[np.int32]
     if len(edges) > 2 and edges[-1] - edges[-2] < (edges[-2] - edges[-3]) // 2:
         edges.pop(-2)
     if len(edges) - 1 > MAX_BANDS:
-        raise ValueError(f"{len(edges) - 1} bands exceed the format's {MAX_BANDS}")
+        raise InputError(f"{len(edges) - 1} bands exceed the format's {MAX_BANDS}")
     out = np.array(edges, dtype=np.int32)
     out.setflags(write=False)
     return out
 
-
-def band_centres_hz(edges: NDArray[np.integer], sample_rate: int, n: int) -> NDArray[np.float64]:
-    """Centre frequency of each band in Hz."""
-    e = np.asarray(edges, dtype=np.float64)
-    return (e[:-1] + e[1:]) / 2.0 * sample_rate / (2.0 * n)

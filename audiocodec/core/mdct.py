@@ -32,6 +32,8 @@ import numpy as np
 import scipy.fft
 from numpy.typing import NDArray
 
+from ..errors import InputError
+
 WINDOW_SHAPES = ("sine", "kbd")
 KBD_ALPHA = 4.0
 
@@ -54,14 +56,14 @@ def slope(length: int, shape: str = "sine") -> NDArray[np.float64]:
         kaiser = np.kaiser(length + 1, np.pi * KBD_ALPHA)
         c = np.cumsum(kaiser[:length])
         return np.sqrt(c / kaiser.sum())
-    raise ValueError(f"window shape must be one of {WINDOW_SHAPES}, got {shape!r}")
+    raise InputError(f"window shape must be one of {WINDOW_SHAPES}, got {shape!r}")
 
 
 @lru_cache(maxsize=64)
 def window(n: int, left: int, right: int, shape: str = "sine") -> NDArray[np.float64]:
     """Window of length ``2n`` for a block with the given slope lengths."""
     if not (0 < left <= n and 0 < right <= n):
-        raise ValueError(f"slopes must be in 1..{n}, got left={left}, right={right}")
+        raise InputError(f"slopes must be in 1..{n}, got left={left}, right={right}")
     w = np.zeros(2 * n)
     a = n // 2 - left // 2
     w[a : a + left] = slope(left, shape)

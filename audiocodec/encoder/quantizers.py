@@ -25,18 +25,16 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from .quant import NF_MIN_HZ, SF_BIAS, step_of
+from ..core.layout import INFO_MS, INFO_POWER_LAW
+from ..core.quant import SF_BIAS, step_of
+from . import QUANTIZERS
+from .stereo import lr_to_ms_auto
 
 if TYPE_CHECKING:
-    from .codec import MdctConfig
-
-INFO_POWER_LAW = 0x08
-INFO_MS = 0x10
-QUANTIZERS = ("adaptive", "uniform", "nonuniform")
+    from ..core.layout import MdctConfig
 
 # noise-fill RMS relative to the band's step, index 1..7 (0 = off): k/16
 NF_LEVELS = np.arange(8) / 16.0
-MS_RATIO = 0.5  # M/S for a band when min(E_M, E_S) < MS_RATIO * min(E_L, E_R)
 
 
 @dataclass(frozen=True)
@@ -223,7 +221,7 @@ class AdaptiveQuantizer(Quantizer):
         cut_bin = int(bandwidth_hz(per_ch, t.bw_scale) / (config.sample_rate / 2.0) * n)
         self._cut_band = {s: int(np.searchsorted(config.edges(s), cut_bin)) for s in (False, True)}
         self._pns = per_ch <= t.pns_max_bps
-        self._nf_start = noise_fill_start(config.sample_rate, n)
+        self._nf_start = config.nf_start
         self._pe_avg = 0.0
         self._widths = {s: np.diff(config.edges(s)).astype(np.float64) for s in (False, True)}
 
@@ -298,7 +296,7 @@ def make_quantizer(name: str, config: MdctConfig, bitrate: float = 96000.0,
                    tuning: AdaptiveTuning | None = None) -> Quantizer:
     """Strategy by name (``adaptive``, ``uniform``, ``nonuniform``); ``tuning`` is the adaptive
     quantizer's (None: :data:`DEFAULT_TUNING`)."""
-    from .errors import InputError
+    from ..errors import InputError
 
     if name == "uniform":
         return Quantizer(config, bitrate)
@@ -347,78 +345,3 @@ def _shape_kernel(coefs: NDArray[np.float64], edges: NDArray[np.int32], thr: NDA
         for b in range(nb):
             o = np.round(alpha * (lsf[c, b] - ref))
             offsets[c, b] = np.int32(min(120.0, max(-120.0, o)))
-
-
-# ------------------------------------------------------------------ stereo
-
-
-def lr_to_ms_auto(
-    coefs: NDArray[np.float64], edges: NDArray[np.int32]
-) -> tuple[NDArray[np.float64], NDArray[np.uint8]]:
-    """Rotate bands to M/S where that concentrates the energy; returns (coefs, flags).
-
-    A band is coded as ``M = (L+R)/sqrt2, S = (L-R)/sqrt2`` when
-    ``min(E_M, E_S) < MS_RATIO * min(E_L, E_R)``.
-    """
-    out = np.empty_like(coefs)
-    flags = np.zeros(len(edges) - 1, dtype=np.uint8)
-    _ms_kernel(coefs, edges, MS_RATIO, out, flags)
-    return out, flags
-
-
-@njit(cache=True)
-def _ms_kernel(coefs: NDArray[np.float64], edges: NDArray[np.int32], ratio: float,
-               out: NDArray[np.float64], flags: NDArray[np.uint8]) -> None:
-    r = np.sqrt(0.5)
-    for b in range(len(edges) - 1):
-        el = er = em = es = 0.0
-        for k in range(edges[b], edges[b + 1]):
-            lv = coefs[0, k]
-            rv = coefs[1, k]
-            m = (lv + rv) * r
-            s = (lv - rv) * r
-            el += lv * lv
-            er += rv * rv
-            em += m * m
-            es += s * s
-        use = min(em, es) < ratio * min(el, er)
-        flags[b] = 1 if use else 0
-        for k in range(edges[b], edges[b + 1]):
-            lv = coefs[0, k]
-            rv = coefs[1, k]
-            if use:
-                out[0, k] = (lv + rv) * r
-                out[1, k] = (lv - rv) * r
-            else:
-                out[0, k] = lv
-                out[1, k] = rv
-
-
-# ------------------------------------------------------------------ noise fill
-
-
-def noise_fill_start(sample_rate: int, n: int) -> int:
-    """First bin that may be noise filled in a frame of ``n`` bins."""
-    return int(NF_MIN_HZ / (sample_rate / 2.0) * n)
-
-
-# ------------------------------------------------------------------ transients
-
-
-def frame_has_attack(seg: NDArray[np.float64], config: MdctConfig) -> bool:
-    """True when an attack falls in the centre half of a frame's 2N window.
-
-    ``seg`` is (2N, C). The detector of :mod:`psychoacoustics.transient` runs
-    on the mono mix over the first 3N/2 samples (the first N/2 serve as history).
-    """
-    from psychoacoustics import detect_transient
-
-    n = config.frame_size
-    m = config.short_size
-    if seg.ndim == 2 and seg.shape[1] == 2:
-        x = (seg[: 3 * n // 2, 0] + seg[: 3 * n // 2, 1]) * 0.5
-    else:
-        x = seg[: 3 * n // 2, 0] if seg.ndim == 2 else seg[: 3 * n // 2]
-    flags = detect_transient(x, m)
-    first = (n // 2) // m
-    return bool(flags[first:].any())

@@ -1,0 +1,107 @@
+"""The MDCT mode's decoder: one payload (after the info byte) to PCM.
+
+Mirror of :class:`audiocodec.encoder.mdct_encoder.MdctEncoder`. Payload
+layout: :mod:`audiocodec.core.layout` and :mod:`audiocodec.core.entropy`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..container import aqc
+from ..errors import FrameError
+from . import entropy, quant
+from .layout import (
+    INFO_LEFT_SHORT,
+    INFO_MS,
+    INFO_POWER_LAW,
+    INFO_RESERVED,
+    INFO_RIGHT_SHORT,
+    INFO_SHORT,
+    FrameStats,
+    MdctConfig,
+)
+
+
+class MdctDecoder:
+    """Per-stream MDCT decoding state: overlap-add buffer, side information, concealment."""
+
+    conceals_tail = True
+
+    def __init__(self, h: aqc.StreamHeader, observer: Callable[[FrameStats], None] | None = None):
+        self.config = MdctConfig(h.sample_rate, h.channels, h.frame_size, h.overlap,
+                                 aqc.WINDOW_NAMES[h.window], bool(h.flags & aqc.FLAG_BLOCK_SWITCHING))
+        self.channels = h.channels
+        self._observer = observer
+        n = h.frame_size
+        nb = self.config.max_bands
+        self._ola = np.zeros((h.channels, 2 * n))
+        self._q = np.zeros((h.channels, n), dtype=np.int32)
+        self._sf = np.zeros((h.channels, nb), dtype=np.int32)
+        self._g = np.zeros(h.channels, dtype=np.int32)
+        self._nbc = np.zeros(h.channels, dtype=np.int32)
+        self._nf = np.zeros(h.channels, dtype=np.int32)
+        self._ms = np.zeros(nb, dtype=np.uint8)
+        self._coefs = np.zeros((h.channels, n))
+        self._last_coefs = np.zeros((h.channels, n))
+        self._last_info = 0
+        self._index = 0
+        self._rng = np.random.default_rng(h.serial)  # concealment signs
+        self._noise_state = np.array([h.serial], dtype=np.uint64)
+
+    def decode(self, info: int, body_bytes: bytes) -> NDArray[np.float64]:
+        """Decode one payload's range-coded body; ``info`` is its info byte."""
+        c = self.config
+        short = bool(info & INFO_SHORT)
+        if short and not c.block_switching:
+            raise FrameError("short-block frame in a stream without block switching")
+        if info & INFO_RESERVED:
+            raise FrameError(f"reserved info bits set (0x{info:02x})")
+        edges = c.edges(short)
+        nb = len(edges) - 1
+        body = np.frombuffer(body_bytes, dtype=np.uint8)
+        ms_on = bool(info & INFO_MS) and self.channels == 2
+        if info & INFO_MS and self.channels != 2:
+            raise FrameError("M/S flag in a mono stream")
+        sf = self._sf[:, :nb]
+        mag0, sf0, ms0 = entropy.model_tables()
+        r = entropy.decode_payload(body, body.shape[0], self.channels, nb, ms_on, edges, mag0, sf0,
+                                   ms0, self._q, sf, self._g, self._nbc, self._nf, self._ms)
+        if r != 0:
+            raise FrameError("frame payload does not decode (damaged)")
+        law = quant.LAW_POWER if info & INFO_POWER_LAW else quant.LAW_UNIFORM
+        coefs = self._coefs
+        quant.reconstruct(self._q, np.ascontiguousarray(sf), edges, nb, law, self._nf, self._nbc,
+                          self._ms, ms_on, c.nf_start, short, self._noise_state, coefs)
+        self._last_coefs[:] = coefs
+        self._last_info = info
+        if self._observer is not None:
+            self._observer(FrameStats(self._index, 0, info, short, edges, self._nbc, sf, self._q))
+        self._index += 1
+        return self._overlap_add(coefs, info)
+
+    def _overlap_add(self, coefs: NDArray[np.float64], info: int) -> NDArray[np.float64]:
+        c = self.config
+        n, ovl = c.frame_size, c.overlap
+        self._ola += c.synthesize(coefs, info)
+        a = n // 2 - ovl // 2
+        out = self._ola[:, a : a + n].T.copy()
+        self._ola[:, :n] = self._ola[:, n:]
+        self._ola[:, n:] = 0.0
+        return out
+
+    def conceal(self) -> NDArray[np.float64]:
+        """One frame of concealment: the last spectrum, faded, with random signs."""
+        self._last_coefs *= aqc.CONCEAL_FADE
+        signs = np.where(self._rng.random(self._last_coefs.shape) < 0.5, -1.0, 1.0)
+        coefs = self._last_coefs * signs
+        # a long frame; after a start or short frame its left slope must be short
+        info = INFO_LEFT_SHORT if self._last_info & (INFO_SHORT | INFO_RIGHT_SHORT) else 0
+        if self._last_info & INFO_SHORT:
+            coefs = np.zeros_like(coefs)  # interleaved short spectra do not map onto a long frame
+        self._last_info = info
+        self._index += 1
+        return self._overlap_add(coefs, info)

@@ -1,0 +1,178 @@
+"""The MDCT mode's tables and rules that encoder and decoder must agree on.
+
+MDCT frame payload (after the container of :mod:`audiocodec.container.aqc`)::
+
+    byte 0   info: bit 0 left slope short, bit 1 right slope short,
+             bit 2 short blocks (S = 8 interleaved), bit 3 power-law quantizer,
+             bit 4 per-band M/S flags present, bits 5-6 reserved (0),
+             bit 7 last frame
+    [8 bytes total_samples u64 LE, only in the last frame]
+    rest     range-coded data, layout in :mod:`audiocodec.core.entropy`
+
+Timing: the encoder conceptually prepends ``D = (N + L) / 2`` zeros to the
+input (``N`` hop, ``L`` overlap) and frame ``t`` windows padded samples
+``[tN, tN + 2N)``. After frame ``t`` the decoder has final samples up to
+``tN + 3N/2 - L/2``; it emits ``N`` samples per frame and drops the first
+``L`` it emits (the header's ``delay``), so decoded output is the input,
+sample-aligned, with the stream's exact length. Algorithmic delay is ``N + L``
+samples (framing plus overlap).
+
+This module is the one home of: the info bits, the frame-size and overlap
+rules, the window and short-block layout, the band edges (via
+:mod:`.bands`) and the first bin that may be noise filled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..container import aqc
+from ..errors import InputError
+from . import mdct
+from .bands import band_edges
+from .quant import NF_MIN_HZ
+
+SHORT_BLOCKS = 8
+INFO_LEFT_SHORT = 0x01
+INFO_RIGHT_SHORT = 0x02
+INFO_SHORT = 0x04
+INFO_POWER_LAW = 0x08
+INFO_MS = 0x10
+INFO_RESERVED = 0x60
+
+
+def default_frame_size(sample_rate: int, low_delay: bool) -> tuple[int, int]:
+    """(hop N, overlap L) for a rate: 1024/1024 (512 below 32 kHz); low delay
+    uses the power of two nearest 5 ms with half-hop overlap (256/128 at 48 kHz:
+    8 ms algorithmic delay; powers of two line up with audio-device periods)."""
+    if low_delay:
+        n = max(64, 1 << int(round(np.log2(sample_rate * 0.005))))
+        return n, n // 2
+    n = 1024 if sample_rate >= 32000 else 512
+    return n, n
+
+
+def frame_layout(sample_rate: int, low_delay: bool, frame_size: int | None) -> tuple[int, int]:
+    """(hop, overlap) an encoder uses: the default, or ``frame_size`` checked against the
+    format (low delay keeps a half-hop overlap, the default mode a full one)."""
+    n, ovl = default_frame_size(sample_rate, low_delay)
+    if frame_size is not None:
+        n = int(frame_size)
+        if not aqc.mdct_frame_size_ok(n):
+            raise InputError(f"frame size must be a multiple of {aqc.MDCT_FRAME_MULTIPLE} in "
+                             f"{aqc.MDCT_FRAME_MIN}..{aqc.MDCT_FRAME_MAX}, got {n}")
+        ovl = n // 2 // 2 * 2 if low_delay else n
+    return n, ovl
+
+
+def noise_fill_start(sample_rate: int, n: int) -> int:
+    """First bin that may be noise filled in a frame of ``n`` bins (``NF_MIN_HZ``)."""
+    return int(NF_MIN_HZ / (sample_rate / 2.0) * n)
+
+
+@dataclass(frozen=True)
+class FrameStats:
+    """What one MDCT frame carried, for observers (eval, benchmarks, plots).
+
+    Passed to the ``observer`` of :class:`audiocodec.Encoder` and
+    :class:`audiocodec.Decoder` after every coded or decoded frame. The arrays
+    are views of the coder's buffers, valid only during the call: copy what you keep.
+    ``bits`` is the whole frame with its container header (0 on the decoder side).
+    """
+
+    index: int
+    bits: int
+    info: int
+    short: bool
+    edges: NDArray[np.int32]
+    coded_bands: NDArray[np.int32]  # (C,)
+    scale_factors: NDArray[np.int32]  # (C, nb)
+    q: NDArray[np.int32]  # (C, N)
+
+
+@dataclass(frozen=True)
+class MdctConfig:
+    """Immutable MDCT coding configuration; builds the tables both sides share."""
+
+    sample_rate: int
+    channels: int
+    frame_size: int
+    overlap: int
+    window: str = "kbd"
+    block_switching: bool = True
+
+    @property
+    def delay(self) -> int:
+        return self.overlap
+
+    @property
+    def pad(self) -> int:
+        return (self.frame_size + self.overlap) // 2
+
+    @property
+    def short_size(self) -> int:
+        return self.frame_size // SHORT_BLOCKS
+
+    @cached_property
+    def edges_long(self) -> NDArray[np.int32]:
+        return band_edges(self.sample_rate, self.frame_size)
+
+    @cached_property
+    def edges_short(self) -> NDArray[np.int32]:
+        return band_edges(self.sample_rate, self.frame_size, SHORT_BLOCKS)
+
+    @property
+    def max_bands(self) -> int:
+        return max(len(self.edges_long), len(self.edges_short)) - 1
+
+    @cached_property
+    def nf_start(self) -> int:
+        return noise_fill_start(self.sample_rate, self.frame_size)
+
+    def edges(self, short: bool) -> NDArray[np.int32]:
+        return self.edges_short if short else self.edges_long
+
+    def long_window(self, left_short: bool, right_short: bool) -> NDArray[np.float64]:
+        n, s = self.frame_size, self.short_size
+        return mdct.window(n, s if left_short else self.overlap, s if right_short else self.overlap,
+                           self.window)
+
+    @cached_property
+    def short_window(self) -> NDArray[np.float64]:
+        m = self.short_size
+        return mdct.window(m, m, m, self.window)
+
+    @cached_property
+    def short_index(self) -> NDArray[np.intp]:
+        """Index array (S, 2M) picking the short blocks out of a 2N frame."""
+        n, m = self.frame_size, self.short_size
+        start = n // 2 - m // 2
+        return start + np.arange(SHORT_BLOCKS)[:, None] * m + np.arange(2 * m)[None, :]
+
+    def analyze(self, seg: NDArray[np.float64], info: int) -> NDArray[np.float64]:
+        """MDCT of one frame. seg (C, 2N) -> coefs (C, N), short blocks interleaved."""
+        if info & INFO_SHORT:
+            blocks = seg[:, self.short_index]  # (C, S, 2M)
+            co = mdct.mdct(blocks, self.short_window)  # (C, S, M)
+            return np.ascontiguousarray(co.transpose(0, 2, 1).reshape(seg.shape[0], -1))
+        w = self.long_window(bool(info & INFO_LEFT_SHORT), bool(info & INFO_RIGHT_SHORT))
+        return mdct.mdct(seg, w)
+
+    def synthesize(self, coefs: NDArray[np.float64], info: int) -> NDArray[np.float64]:
+        """Inverse of :meth:`analyze`: (C, N) -> windowed (C, 2N) for overlap-add."""
+        nch, n = coefs.shape
+        if info & INFO_SHORT:
+            m = self.short_size
+            co = coefs.reshape(nch, m, SHORT_BLOCKS).transpose(0, 2, 1)
+            y = mdct.imdct(co, self.short_window)  # (C, S, 2M)
+            out = np.zeros((nch, 2 * n))
+            start = n // 2 - m // 2
+            for j in range(SHORT_BLOCKS):
+                out[:, start + j * m : start + j * m + 2 * m] += y[:, j]
+            return out
+        w = self.long_window(bool(info & INFO_LEFT_SHORT), bool(info & INFO_RIGHT_SHORT))
+        return mdct.imdct(coefs, w)

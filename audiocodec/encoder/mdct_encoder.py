@@ -1,0 +1,264 @@
+"""The MDCT mode's encoder: transient decisions, the quantizer strategy's plan,
+rate control (CBR with a bit reservoir, or VBR) and payload coding.
+
+Mirror of :class:`audiocodec.core.decoder.MdctDecoder`; the payload layout is
+in :mod:`audiocodec.core.layout`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..container import aqc
+from ..core import entropy, quant
+from ..core.layout import (
+    INFO_LEFT_SHORT,
+    INFO_MS,
+    INFO_POWER_LAW,
+    INFO_RIGHT_SHORT,
+    INFO_SHORT,
+    FrameStats,
+    MdctConfig,
+    frame_layout,
+)
+from ..errors import FrameError, InputError
+from . import rate
+from .quantizers import AdaptiveTuning, Plan, Quantizer, make_quantizer
+from .transient import frame_has_attack
+
+if TYPE_CHECKING:
+    from ..stream import Fifo
+
+MIN_BITRATE = 8_000
+MAX_BITRATE_PER_CHANNEL = 320_000
+
+
+@dataclass
+class _RateState:
+    reservoir: float = 0.0
+    ratio: float = 1.0  # actual/estimated bits, tracked to correct the estimator
+    last_g: int = 120
+
+
+class MdctEncoder:
+    """Per-stream MDCT encoding state (the options are the :class:`audiocodec.Encoder`'s)."""
+
+    def __init__(
+        self, sample_rate: int, channels: int, *, bitrate: int, quantizer: str, low_delay: bool,
+        quality: float | None, block_switching: bool, frame_size: int | None, serial: int,
+        dither: bool, tuning: AdaptiveTuning | None,
+        observer: Callable[[FrameStats], None] | None, **_unused: Any,
+    ) -> None:
+        max_br = MAX_BITRATE_PER_CHANNEL * channels
+        if quality is None and not MIN_BITRATE <= bitrate <= max_br:
+            raise InputError(f"bitrate must be {MIN_BITRATE}..{max_br} bit/s, got {bitrate}")
+        if quality is not None and not 0 <= quality <= 10:
+            raise InputError(f"quality must be 0..10, got {quality}")
+        self.bitrate = bitrate
+        self.quality = quality
+        self.dither = dither
+        self._observer = observer
+        n, ovl = frame_layout(sample_rate, low_delay, frame_size)
+        self.config = c = MdctConfig(sample_rate, channels, n, ovl, "kbd", block_switching and not low_delay)
+        self.frame_size = n
+        self.delay = c.delay
+        self.latency = n + c.overlap + (n if c.block_switching else 0)
+        equiv = bitrate if quality is None else 16000.0 * channels * (1 + quality / 2)
+        self._q: Quantizer = make_quantizer(quantizer, c, equiv, tuning)
+        self._frame_index = 0
+        self._short_flags: dict[int, bool] = {}
+        self._prev_right_short = False
+        self._rate = _RateState()
+        self._buf = np.zeros(aqc.MAX_PAYLOAD, dtype=np.uint8)
+        self._qbuf = np.zeros((channels, n), dtype=np.int32)
+        self._sf = np.zeros((channels, c.max_bands), dtype=np.int32)
+        self._nbc = np.zeros(channels, dtype=np.int32)
+        self._mag = np.zeros((channels, n))
+        self._no_dither = np.zeros((channels, n))
+        self._dither_rng = np.random.default_rng(serial)
+
+    def capacity(self) -> int:
+        return 4 * self.frame_size + self.config.pad
+
+    def lead_in(self) -> int:
+        return self.config.pad
+
+    def header(self, total: int, serial: int) -> aqc.StreamHeader:
+        c = self.config
+        br = 0 if self.quality is not None else int(self.bitrate)
+        return aqc.StreamHeader(aqc.MODE_MDCT, c.channels, c.sample_rate, c.frame_size, c.overlap,
+                                c.delay, br, total, serial, 1,
+                                aqc.FLAG_BLOCK_SWITCHING if c.block_switching else 0)
+
+    def _need(self) -> int:
+        c = self.config
+        n = c.frame_size
+        return 3 * n if c.block_switching else 3 * n // 2 + c.overlap // 2
+
+    def drain(self, pending: Fifo, final: bool, in_count: int) -> list[bytes]:
+        """Code every frame whose samples (and look-ahead) are in ``pending``."""
+        c = self.config
+        n = c.frame_size
+        need = self._need()
+        payloads: list[bytes] = []
+        if final:
+            total_frames = -(-(in_count + c.overlap) // n)
+            # pad with zeros so every remaining frame has its look-ahead
+            have = len(pending)
+            left = total_frames - self._frame_index
+            want = (left - 1) * n + need if left > 0 else 0
+            if want > have:
+                pending.push(None, zeros=want - have)
+            for i in range(left):
+                payloads.append(self._encode_frame(pending, i == left - 1, in_count))
+                pending.consume(n)
+            return payloads
+        while len(pending) >= need:
+            payloads.append(self._encode_frame(pending, False, in_count))
+            pending.consume(n)
+        return payloads
+
+    def _is_short(self, pending: Fifo, t: int) -> bool:
+        """Transient decision for frame t (cached; frame t's data starts at pending offset)."""
+        if not self.config.block_switching:
+            return False
+        if t not in self._short_flags:
+            n = self.config.frame_size
+            off = (t - self._frame_index) * n
+            seg = pending.view()[off : off + 2 * n]
+            self._short_flags[t] = frame_has_attack(seg, self.config)
+            for k in [k for k in self._short_flags if k < t - 2]:
+                del self._short_flags[k]
+        return self._short_flags[t]
+
+    def _encode_frame(self, pending: Fifo, last: bool, in_count: int) -> bytes:
+        c = self.config
+        n = c.frame_size
+        t = self._frame_index
+        seg = pending.view()[: 2 * n].T  # (C, 2N)
+        if seg.shape[1] < 2 * n:
+            # low-overlap windows are zero past 3N/2 + L/2: those samples need not have arrived
+            seg = np.concatenate((seg, np.zeros((c.channels, 2 * n - seg.shape[1]))), axis=1)
+        short = self._is_short(pending, t)
+        next_short = self._is_short(pending, t + 1) if (not last and c.block_switching) else False
+        info = 0
+        if short:
+            info |= INFO_SHORT
+        else:
+            if self._prev_right_short:
+                info |= INFO_LEFT_SHORT
+            if next_short:
+                info |= INFO_RIGHT_SHORT
+        self._prev_right_short = short or next_short
+        coefs = c.analyze(np.ascontiguousarray(seg), info)
+        payload = self._code_frame(coefs, info, last, in_count)
+        self._frame_index += 1
+        return payload
+
+    def _frame_budget(self) -> float:
+        """Bits this frame may spend on its payload (CBR with reservoir)."""
+        c = self.config
+        per_frame = self.bitrate * c.frame_size / c.sample_rate
+        overhead = 8 * (aqc.FRAME_HEADER_SIZE + 1)
+        return per_frame - overhead
+
+    def _code_frame(self, coefs: NDArray[np.float64], info: int, last: bool, in_count: int) -> bytes:
+        c = self.config
+        short = bool(info & INFO_SHORT)
+        edges = c.edges(short)
+        nb = len(edges) - 1
+        plan = self._q.plan(coefs, short)
+        info |= plan.info
+        coefs = plan.coefs
+        offsets = plan.offsets
+        fixed = plan.fixed if plan.fixed is not None else np.full(offsets.shape, -1, np.int32)
+        law = quant.LAW_POWER if info & INFO_POWER_LAW else quant.LAW_UNIFORM
+        head = aqc.pack_info(info, last, in_count)
+        sf = self._sf[:, :nb]
+        q = self._qbuf
+        rate.magnitudes(coefs, law, self._mag)
+        dither = self._dither_for_frame(law)
+        if self.quality is not None:
+            g = int(round(self._q.quality_to_g(self.quality)))
+            rate.make_sf(offsets, g, nb, fixed, sf)
+            rate.quantize_mag(coefs, self._mag, dither, sf, edges, nb, law, q)
+            nbytes = self._payload(q, sf, edges, nb, plan)
+        else:
+            nbytes = self._rate_loop(coefs, dither, plan, edges, nb, law, len(head), fixed)
+        self._observe(info, short, edges, sf, 8 * (nbytes + len(head) + aqc.FRAME_HEADER_SIZE))
+        return head + self._buf[:nbytes].tobytes()
+
+    def _rate_loop(self, coefs: NDArray[np.float64], dither: NDArray[np.float64], plan: Plan,
+                   edges: NDArray[np.int32], nb: int, law: int, head_bytes: int,
+                   fixed: NDArray[np.int32]) -> int:
+        """CBR: the global step that fits the frame's budget; returns the payload bytes coded."""
+        rs = self._rate
+        sf = self._sf[:, :nb]
+        q, mag = self._qbuf, self._mag
+        offsets = plan.offsets
+        per_frame = self._frame_budget()
+        max_res = 6 * per_frame
+        budget = per_frame + plan.demand * rs.reservoir
+        budget = max(8.0, budget - 8 * head_bytes + 8)
+        # galloping search on g with the estimator, corrected by the tracked ratio
+        target = budget / max(0.5, rs.ratio)
+        g = rate.search_g(coefs, mag, dither, offsets, fixed, edges, nb, law, target, rs.last_g, sf, q)
+        if self._q.refine(plan, sf, edges):
+            offsets = plan.offsets
+            g = rate.search_g(coefs, mag, dither, offsets, fixed, edges, nb, law, target, g, sf, q)
+        hard_cap = per_frame + max(0.0, rs.reservoir)
+        nbytes = 0
+        est = 0.0
+        for i in range(quant.SF_MAX + 1):
+            if i:
+                rate.make_sf(offsets, g, nb, fixed, sf)
+                rate.quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
+            est = rate.estimate_bits(q, sf, edges, nb)
+            nbytes = self._payload(q, sf, edges, nb, plan)
+            if (8 * nbytes <= max(hard_cap, 64) and est < 1e29) or g >= quant.SF_MAX:
+                break
+            g += 1
+        used = 8 * (nbytes + head_bytes)
+        if est > 64:
+            rs.ratio = 0.9 * rs.ratio + 0.1 * (8 * nbytes / est)
+        rs.reservoir = min(max_res, rs.reservoir + per_frame - used)
+        rs.last_g = g
+        return nbytes
+
+    def _observe(self, info: int, short: bool, edges: NDArray[np.int32], sf: NDArray[np.int32],
+                 bits: int) -> None:
+        if self._observer is not None:
+            self._observer(FrameStats(self._frame_index, bits, info, short, edges, self._nbc, sf,
+                                      self._qbuf))
+
+    def _dither_for_frame(self, law: int) -> NDArray[np.float64]:
+        """TPDF dither in step units (sum of two uniform +-1/2) for the uniform law, else zeros."""
+        if not self.dither or law != quant.LAW_UNIFORM:
+            return self._no_dither
+        shape = self._no_dither.shape
+        return self._dither_rng.random(shape) - self._dither_rng.random(shape)
+
+    def _payload(self, q: NDArray[np.int32], sf: NDArray[np.int32], edges: NDArray[np.int32], nb: int,
+                 plan: Plan) -> int:
+        rate.coded_bands(q, edges, nb, self._nbc)
+        nf = np.zeros(self.config.channels, np.int32)
+        if plan.noise_fill.any():
+            # 1 = level measured after quantization; >= 8 = a fixed level (noise substitution)
+            nf[:] = plan.noise_fill == 1
+            rate.noise_levels(plan.coefs, q, np.ascontiguousarray(sf), edges, self._nbc,
+                              self.config.nf_start, nf)
+            nf = np.where(plan.noise_fill >= 8, plan.noise_fill - 8, nf).astype(np.int32)
+        g = np.ascontiguousarray(sf[:, 0]).astype(np.int32)
+        mag0, sf0, ms0 = entropy.model_tables()
+        r = entropy.encode_payload(
+            q, np.ascontiguousarray(sf), g, self._nbc, nf, plan.ms_flags,
+            bool(plan.info & INFO_MS), edges, mag0, sf0, ms0, self._buf,
+        )
+        if r < 0:
+            raise FrameError("frame payload exceeds the format's maximum frame size")
+        return int(r)
