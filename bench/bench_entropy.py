@@ -6,7 +6,8 @@ the whole file, H0 (bits per symbol of the signed values, times the count), is
 compared with what the coder spent on them. The coder's spend on
 coefficients is the payload size minus the size of the same payload with
 every coefficient zero (side info: steps, band counts, flags), measured by
-running the real coder both ways.
+running the real coder both ways on what the encoder's observer saw of each
+frame (:class:`audiocodec.core.FrameStats`).
 
     python bench/bench_entropy.py [--seconds S] [FILES...]
 """
@@ -19,41 +20,47 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from audiocodec import entropy
-from audiocodec.codec import Encoder
+from audiocodec import Encoder
+from audiocodec.core import FrameStats, entropy
+from audiocodec.core.layout import INFO_MS
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "audio"
+
+
+def _payload_bytes(st: FrameStats, q: np.ndarray, buf: np.ndarray) -> int:
+    """Bytes of ``st``'s payload with coefficients ``q`` (M/S band flags and noise-fill
+    levels zero: they cost the same whatever ``q`` is, so they cancel in a difference)."""
+    sf_ = np.ascontiguousarray(st.scale_factors)
+    g = np.ascontiguousarray(sf_[:, 0]).astype(np.int32)
+    nbc = np.ascontiguousarray(st.coded_bands)
+    zeros = np.zeros_like(nbc)
+    ms = np.zeros(sf_.shape[1], np.uint8)
+    mag0, sf0, ms0 = entropy.model_tables()
+    return int(entropy.encode_payload(q, sf_, g, nbc, zeros, ms, bool(st.info & INFO_MS),
+                                      st.edges, mag0, sf0, ms0, buf))
 
 
 def measure(path: Path, bitrate: int, seconds: float) -> tuple[float, float, float]:
     x, sr = sf.read(str(path), dtype="float32", always_2d=True)
     x = x[: int(seconds * sr)]
-    enc = Encoder(sr, x.shape[1], bitrate=bitrate, serial=1)
     symbols: list[np.ndarray] = []
     coef_bits = 0.0
     total_bits = 0.0
-    orig = enc._payload
+    buf = np.zeros(65536, np.uint8)
 
-    def spy(q, sf_, edges, nb, plan):  # type: ignore[no-untyped-def]
+    def seen(st: FrameStats) -> None:
         nonlocal coef_bits, total_bits
-        n = orig(q, sf_, edges, nb, plan)
-        nbc = enc._nbc.copy()
+        q = np.ascontiguousarray(st.q)
         for c in range(q.shape[0]):
-            symbols.append(q[c, : edges[nbc[c]]].copy())
-        zero = np.zeros_like(q)
-        buf = np.zeros(65536, np.uint8)
-        mag0, sf0, ms0 = entropy.model_tables()
-        g = np.ascontiguousarray(sf_[:, 0]).astype(np.int32)
-        side = entropy.encode_payload(zero, np.ascontiguousarray(sf_), g, nbc, np.zeros_like(nbc),
-                                      plan.ms_flags, bool(plan.info & 0x10), edges, mag0, sf0, ms0, buf)
-        total_bits += 8 * n
-        coef_bits += 8 * (n - side)
-        return n
+            symbols.append(q[c, : st.edges[st.coded_bands[c]]].copy())
+        full = _payload_bytes(st, q, buf)
+        side = _payload_bytes(st, np.zeros_like(q), buf)
+        total_bits += st.bits
+        coef_bits += 8 * (full - side)
 
-    enc._payload = spy  # type: ignore[method-assign]
+    enc = Encoder(sr, x.shape[1], bitrate=bitrate, serial=1, observer=seen)
     enc.encode(x)
     enc.flush()
-    # (a frame re-coded because it overshot its cap is counted each time it was coded, on both sides)
     allq = np.concatenate(symbols) if symbols else np.zeros(0, np.int32)
     _, counts = np.unique(allq, return_counts=True)
     p = counts / counts.sum()

@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from audiocodec import evaluate  # noqa: E402
+from audiocodec.eval.plan import LABELS  # noqa: E402
+from audiocodec.eval.report import EvalOptions, evaluate  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-BITRATES = "32k,64k,96k,128k"
 METHODS = ["uniform", "nonuniform", "adaptive", "peer:mp3", "peer:aac", "peer:opus"]
 
 
@@ -36,14 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     if not inputs:
         print(f"no .wav files in {a.audio}", file=sys.stderr)
         return 2
-    p = argparse.ArgumentParser()
-    evaluate.add_arguments(p)
-    args = p.parse_args([*map(str, inputs), "--bitrates", BITRATES, "--modes", "mdct",
-                         "--peers", "mp3,aac,opus", "--out", str(a.out), "--jobs", str(a.jobs),
-                         "--no-plots", "--quiet"])
-    evaluate.run(args)
-    results = json.loads((a.out / "results.json").read_text())
     brs = [32000, 64000, 96000, 128000]
+    evaluate(EvalOptions(inputs=inputs, bitrates=brs, modes=("mdct",), peers=("mp3", "aac", "opus"),
+                         out=a.out, jobs=a.jobs, plots=False, quiet=True,
+                         command="python bench/bench_quality.py"))
+    results = json.loads((a.out / "results.json").read_text())
     print("| item | method | " + " | ".join(f"{b // 1000}k" for b in brs) + " |")
     print("|---|---|" + "---|" * len(brs))
     for it in inputs:
@@ -56,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
                     cells.append(f"{hit[0]['visqol']:.2f} / {hit[0]['bitrate'] / 1000:.1f}")
                 else:
                     cells.append("n/a")
-            print(f"| {it.stem} | {evaluate.LABELS[m]} | " + " | ".join(cells) + " |")
+            print(f"| {it.stem} | {LABELS[m]} | " + " | ".join(cells) + " |")
     return 0
 
 

@@ -7,7 +7,7 @@
 * ``audiocodec --help`` start-up, and numba's first-run (empty
   ``NUMBA_CACHE_DIR``) vs cached time.
 
-It runs ``audiocodec bench --all`` (see :mod:`audiocodec.benchmark`).
+It runs ``audiocodec bench --all`` (see :mod:`audiocodec.eval.benchmark`).
 
 Usage: ``python bench/bench_speed.py [AUDIO_DIR] [--repeat 3] [--minutes 10] [--json FILE]``
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from audiocodec import benchmark  # noqa: E402
+from audiocodec.cli.evaluate import add_bench_arguments, run_bench  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -40,12 +40,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no 48 kHz stereo .wav files in {a.audio}", file=sys.stderr)
         return 2
     p = argparse.ArgumentParser()
-    benchmark.add_arguments(p)
+    add_bench_arguments(p)
     argv2 = [*map(str, inputs), "--all", "--repeat", str(a.repeat), "--memory-minutes",
              str(a.minutes)]
     if a.json:
         argv2 += ["--json", str(a.json)]
-    return benchmark.run(p.parse_args(argv2))
+    return run_bench(p.parse_args(argv2))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,11 @@ import pytest
 import soundfile as sf
 
 import audiocodec
-from audiocodec import evaluate, metrics
+from audiocodec.cli.evaluate import add_eval_arguments, run_eval
+from audiocodec.eval import metrics
+from audiocodec.eval.cache import Cache
+from audiocodec.eval.plan import load_item, plan_runs
+from audiocodec.eval.runner import run_all
 
 RATE = 48000
 
@@ -116,7 +120,7 @@ def test_speech_measures_identity() -> None:
 
 def _args(wav: Path, out: Path, **kw: object) -> argparse.Namespace:
     p = argparse.ArgumentParser()
-    evaluate.add_arguments(p)
+    add_eval_arguments(p)
     argv = [str(wav), "--out", str(out), "--bitrates", "32k,128k", "--quantizers",
             "uniform,adaptive", "--modes", "mdct", "--peers", "none", "--no-visqol", "--jobs", "1",
             "--quiet"]
@@ -128,7 +132,7 @@ def _args(wav: Path, out: Path, **kw: object) -> argparse.Namespace:
 def test_eval_writes_report_and_caches(wav: Path, tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     out = tmp_path / "rep"
-    assert evaluate.run(_args(wav, out, dither=True)) == 0
+    assert run_eval(_args(wav, out, dither=True)) == 0
     for name in ("report.md", "report.html", "results.json", "cache.json",
                  "quality_vs_bitrate.png", "frame_spectrum.png", "allocation.png"):
         assert (out / name).stat().st_size > 0, name
@@ -144,27 +148,27 @@ def test_eval_writes_report_and_caches(wav: Path, tmp_path: Path) -> None:
         assert lo["snr"] <= hi["snr"]
         assert lo["bitrate"] < hi["bitrate"]
     # a second run computes nothing: every key is in the cache
-    items = [evaluate.load_item(wav)]
-    runs = evaluate.plan_runs(items, [32000, 128000], ["uniform", "adaptive"], ["mdct"], [], True,
+    items = [load_item(wav)]
+    runs = plan_runs(items, [32000, 128000], ["uniform", "adaptive"], ["mdct"], [], True,
                               items[0], False)
     assert len(runs) == len(results)
-    cache = evaluate.Cache(out / "cache.json")
+    cache = Cache(out / "cache.json")
     assert all(cache.get(r.key) is not None for r in runs)
-    _, errors, computed = evaluate.run_all(runs, cache, 1, quiet=True)
+    _, errors, computed = run_all(runs, cache, 1, quiet=True)
     assert computed == 0 and not errors
 
 
 def test_eval_rejects_bad_options(wav: Path, tmp_path: Path) -> None:
     with pytest.raises(audiocodec.CodecError, match="quantizer"):
-        evaluate.run(_args(wav, tmp_path, quantizers="fancy"))
+        run_eval(_args(wav, tmp_path, quantizers="fancy"))
     with pytest.raises(audiocodec.CodecError, match="no such file"):
-        evaluate.run(_args(tmp_path / "missing.wav", tmp_path))
+        run_eval(_args(tmp_path / "missing.wav", tmp_path))
 
 
 @pytest.mark.ffmpeg
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg absent")
 def test_peer_round_trip_is_aligned(wav: Path, tmp_path: Path) -> None:
-    from audiocodec import peers
+    from audiocodec.eval import peers
 
     if not peers.available("mp3"):
         pytest.skip("ffmpeg without libmp3lame")

@@ -12,7 +12,7 @@ go straight into JSON. What each one measures:
   the mean of per-20-ms SNRs clamped to [-10, 35] dB over frames that are not
   silent (the usual speech-coding definition).
 * :func:`visqol` -- ViSQOL v3 audio mode (MOS-LQO, 4.73 = identical) through
-  visqol-python: mono downmix, resampled to 48 kHz (as docs/SOURCES recipe says).
+  visqol-python: mono downmix, resampled to 48 kHz.
 * :func:`pesq_wb`, :func:`stoi` -- speech measures at 16 kHz (PESQ-WB aligns
   internally; STOI gets the aligned signal).
 * :func:`nmr_db` -- noise-to-mask ratio from *our own* psychoacoustic model
@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..errors import InputError
+
 FloatArray = NDArray[np.float64]
 
 SEG_MS = 20.0
@@ -52,7 +54,7 @@ def _2d(x: Any) -> FloatArray:
     if a.ndim == 1:
         a = a[:, None]
     if a.ndim != 2:
-        raise ValueError(f"audio must have shape (frames, channels), got {a.shape}")
+        raise InputError(f"audio must have shape (frames, channels), got {a.shape}")
     return a
 
 
@@ -166,10 +168,16 @@ def visqol(ref: Any, deg: Any, rate: int) -> float | None:
     when visqol-python is not installed. ViSQOL aligns internally."""
     if not visqol_available():
         return None
-    r = resample(mono(ref), rate, VISQOL_RATE)
-    d = resample(mono(deg), rate, VISQOL_RATE)
+    r, d = _mono_pair(ref, deg, rate, VISQOL_RATE)
+    return float(_visqol_api().measure_from_arrays(r, d, VISQOL_RATE).moslqo)
+
+
+def _mono_pair(ref: Any, deg: Any, rate: int, target: int) -> tuple[FloatArray, FloatArray]:
+    """The mono mixes of ``ref`` and ``deg`` at ``target`` Hz, cut to the same length."""
+    r = resample(mono(ref), rate, target)
+    d = resample(mono(deg), rate, target)
     n = min(r.shape[0], d.shape[0])
-    return float(_visqol_api().measure_from_arrays(r[:n], d[:n], VISQOL_RATE).moslqo)
+    return r[:n], d[:n]
 
 
 def pesq_wb(ref: Any, deg: Any, rate: int) -> float | None:
@@ -178,11 +186,9 @@ def pesq_wb(ref: Any, deg: Any, rate: int) -> float | None:
         from pesq import pesq
     except ImportError:
         return None
-    r = resample(mono(ref), rate, SPEECH_RATE)
-    d = resample(mono(deg), rate, SPEECH_RATE)
-    n = min(r.shape[0], d.shape[0])
+    r, d = _mono_pair(ref, deg, rate, SPEECH_RATE)
     try:
-        return float(pesq(SPEECH_RATE, r[:n], d[:n], "wb"))
+        return float(pesq(SPEECH_RATE, r, d, "wb"))
     except Exception:  # pesq raises on e.g. no utterance found
         return None
 
@@ -193,17 +199,17 @@ def stoi(ref: Any, deg: Any, rate: int) -> float | None:
         from pystoi import stoi as _stoi
     except ImportError:
         return None
-    r = resample(mono(ref), rate, SPEECH_RATE)
-    d = resample(mono(deg), rate, SPEECH_RATE)
-    n = min(r.shape[0], d.shape[0])
-    return float(_stoi(r[:n], d[:n], SPEECH_RATE, extended=False))
+    r, d = _mono_pair(ref, deg, rate, SPEECH_RATE)
+    return float(_stoi(r, d, SPEECH_RATE, extended=False))
 
 
 @lru_cache(maxsize=8)
-def _psycho(rate: int, n: int) -> tuple[Any, NDArray[np.int32]]:
+def psycho_model(rate: int, n: int) -> tuple[Any, NDArray[np.int32]]:
+    """Our psychoacoustic model for ``n``-bin MDCT frames at ``rate``, and its band edges
+    (the codec's long-block scale-factor bands). Cached: building it is not free."""
     from psychoacoustics import PsychoModel
 
-    from .bands import band_edges
+    from ..core.bands import band_edges
 
     edges = band_edges(rate, n)
     return PsychoModel(rate, n, edges), edges
@@ -235,12 +241,12 @@ def nmr(ref: Any, deg: Any, rate: int) -> NmrResult:
     reference is silent (below the threshold in quiet everywhere) count like any
     other, since the threshold in quiet is then the mask.
     """
-    from .mdct import analysis
+    from ..core.mdct import analysis
 
     r, d = _2d(ref), _2d(deg)
     n_s = min(r.shape[0], d.shape[0])
     n = analysis_size(rate)
-    model, edges = _psycho(rate, n)
+    model, edges = psycho_model(rate, n)
     ratios = []
     for c in range(r.shape[1]):
         xr = analysis(r[:n_s, c], n)

@@ -17,13 +17,12 @@ Three sections, each measured in the same run as its reference:
   time: an encode + decode of one second in a child with an empty
   ``NUMBA_CACHE_DIR`` (first run: compiles) and again with that cache filled.
 
-Only the standard library is imported at module level (the CLI imports this
-module to build its parser).
+Only the standard library is imported at module level. The command line is
+:mod:`audiocodec.cli.evaluate`.
 """
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 import math
@@ -35,32 +34,38 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_INPUT = REPO / "samples" / "demo48_stereo.flac"
+#: The folder that holds the ``audiocodec`` package (a checkout's root): child processes
+#: get it on ``PYTHONPATH`` so they run this code, not another installed copy.
+REPO = Path(__file__).resolve().parents[2]
 OURS = ("adaptive", "uniform", "nonuniform", "adpcm")
 PEERS = ("mp3", "aac", "opus", "adpcm")
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """Options of ``audiocodec bench``."""
-    p.add_argument("inputs", nargs="*", type=Path, metavar="IN",
-                   help=f"audio files (default {DEFAULT_INPUT.relative_to(REPO)})")
-    p.add_argument("--bitrate", "-b", default="128k", help="target bitrate (default %(default)s)")
-    p.add_argument("--methods", default=",".join(OURS),
-                   help="ours: quantizers and/or adpcm (default %(default)s)")
-    p.add_argument("--peers", default=",".join(PEERS), help="ffmpeg codecs, or 'none'")
-    p.add_argument("--repeat", type=int, default=3, help="timed repetitions, best kept")
-    p.add_argument("--memory", action="store_true", help="also measure peak memory (slow)")
-    p.add_argument("--memory-minutes", type=float, default=10.0,
-                   help="length of the long synthesized input (default %(default)s)")
-    p.add_argument("--startup", action="store_true", help="also measure start-up and JIT times")
-    p.add_argument("--all", action="store_true", help="speed, memory and startup")
-    p.add_argument("--no-speed", action="store_true", help="skip the speed section")
-    p.add_argument("--json", type=Path, default=None, help="also write the numbers here")
-    p.add_argument("--markdown", type=Path, default=None, help="also write the tables here")
+def default_input() -> Path:
+    """The input measured when none is given: the bundled demo sample."""
+    return REPO / "samples" / "demo48_stereo.flac"
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """What to measure (the parsed options of ``audiocodec bench``)."""
+
+    inputs: Sequence[Path] = ()
+    bitrate: int = 128_000
+    methods: Sequence[str] = OURS
+    peers: Sequence[str] = PEERS
+    repeat: int = 3
+    speed: bool = True
+    memory: bool = False
+    memory_minutes: float = 10.0
+    startup: bool = False
+    json_path: Path | None = None
+    markdown_path: Path | None = None
+    quiet: bool = False
 
 
 # --------------------------------------------------------------------- helpers
@@ -124,70 +129,99 @@ def _env() -> dict[str, str]:
 # --------------------------------------------------------------------- speed
 
 
+Step = tuple[Callable[[], Any], Callable[[], Any], Path]  # (encode, decode, coded file)
+
+
+def _copy_inputs(inputs: Sequence[Path], tmp: Path) -> tuple[list[tuple[Path, int, int]], float]:
+    """16-bit WAV copies of ``inputs`` (what both sides read), as (path, rate, channels),
+    and their total duration."""
+    import soundfile as sf
+
+    wavs, total_s = [], 0.0
+    for i, p in enumerate(inputs):
+        x, rate = sf.read(str(p), dtype="float32", always_2d=True)
+        w = tmp / f"in{i}.wav"
+        sf.write(str(w), x, rate, subtype="PCM_16")
+        wavs.append((w, rate, x.shape[1]))
+        total_s += x.shape[0] / rate
+    return wavs, total_s
+
+
+def _our_steps(method: str, bitrate: int, wavs: Sequence[tuple[Path, int, int]],
+               tmp: Path) -> list[Step]:
+    import soundfile as sf
+
+    import audiocodec
+
+    opts: dict[str, Any] = ({"mode": "adpcm", "adpcm_method": "search"} if method == "adpcm"
+                            else {"mode": "mdct", "quantizer": method, "bitrate": bitrate})
+    warm = tmp / "warm.wav"
+    sf.write(str(warm), sf.read(str(wavs[0][0]), frames=8192, dtype="float32")[0],
+             wavs[0][1], subtype="PCM_16")
+    audiocodec.encode_file(warm, tmp / "warm.aqc", force=True, serial=1, **opts)
+    audiocodec.decode_file(tmp / "warm.aqc", tmp / "warm.out.wav", force=True)
+    steps: list[Step] = []
+    for i, (w, _rate, _ch) in enumerate(wavs):
+        coded, back = tmp / f"{method}{i}.aqc", tmp / f"{method}{i}.out.wav"
+        steps.append((functools.partial(audiocodec.encode_file, w, coded, force=True, serial=1,
+                                        **opts),
+                      functools.partial(audiocodec.decode_file, coded, back, force=True), coded))
+    return steps
+
+
+def _peer_steps(name: str, bitrate: int, wavs: Sequence[tuple[Path, int, int]],
+                tmp: Path) -> list[Step]:
+    from . import peers
+
+    steps: list[Step] = []
+    for i, (w, rate, ch) in enumerate(wavs):
+        coded = tmp / f"{name}{i}{peers.PEERS[name][1]}"
+        back = tmp / f"{name}{i}.peer.wav"
+        ecmd = peers.encode_cmd(name, w, coded, bitrate)
+        dcmd = peers.decode_cmd(coded, back, rate, ch, "pcm_s16le")  # as ours writes
+        steps.append((functools.partial(subprocess.run, ecmd, check=True, capture_output=True),
+                      functools.partial(subprocess.run, dcmd, check=True, capture_output=True),
+                      coded))
+    return steps
+
+
+def _time_steps(jobs: dict[str, list[Step]], repeat: int
+                ) -> tuple[dict[tuple[str, int, int], float], set[str]]:
+    """Best time of every (label, input, encode=0/decode=1), and the labels that failed."""
+    # repetitions interleave the methods, so a burst of load elsewhere hits all of them
+    best: dict[tuple[str, int, int], float] = {}
+    failed: set[str] = set()
+    for _rep in range(max(1, repeat)):
+        for label, steps in jobs.items():
+            if label in failed:
+                continue
+            try:
+                for i, (enc_fn, dec_fn, _coded) in enumerate(steps):
+                    for j, fn in enumerate((enc_fn, dec_fn)):
+                        t = _best(fn, 1)
+                        best[(label, i, j)] = min(t, best.get((label, i, j), math.inf))
+            except subprocess.CalledProcessError as e:
+                msg = e.stderr.decode(errors="replace").strip().splitlines() if e.stderr else []
+                print(f"note: {label} failed, skipped ({msg[-1] if msg else e})", file=sys.stderr)
+                failed.add(label)
+    return best, failed
+
+
 def speed(inputs: Sequence[Path], bitrate: int, methods: Sequence[str], peer_names: Sequence[str],
           repeat: int, quiet: bool = False) -> dict[str, Any]:
     """x realtime of each method over all ``inputs`` (total audio / total best time)."""
-    import soundfile as sf
-
-    from . import api, peers
+    from . import peers
 
     res: dict[str, dict[str, float]] = {}
-    total_s = 0.0
     with tempfile.TemporaryDirectory(prefix="aqc-bench-") as tmpd:
         tmp = Path(tmpd)
-        wavs = []
-        for i, p in enumerate(inputs):
-            x, rate = sf.read(str(p), dtype="float32", always_2d=True)
-            w = tmp / f"in{i}.wav"
-            sf.write(str(w), x, rate, subtype="PCM_16")
-            wavs.append((w, x.shape[0] / rate, rate, x.shape[1], x.shape[0]))
-            total_s += x.shape[0] / rate
-        jobs: dict[str, list[tuple[Callable[[], Any], Callable[[], Any], Path]]] = {}
-        for m in methods:
-            opts: dict[str, Any] = ({"mode": "adpcm", "adpcm_method": "search"} if m == "adpcm"
-                                    else {"mode": "mdct", "quantizer": m, "bitrate": bitrate})
-            warm = tmp / "warm.wav"
-            sf.write(str(warm), sf.read(str(wavs[0][0]), frames=8192, dtype="float32")[0],
-                     wavs[0][2], subtype="PCM_16")
-            api.encode_file(warm, tmp / "warm.aqc", force=True, serial=1, **opts)
-            api.decode_file(tmp / "warm.aqc", tmp / "warm.out.wav", force=True)
-            jobs[f"ours {m}"] = []
-            for i, (w, _secs, _rate, _ch, _n) in enumerate(wavs):
-                coded, back = tmp / f"{m}{i}.aqc", tmp / f"{m}{i}.out.wav"
-                jobs[f"ours {m}"].append((
-                    functools.partial(api.encode_file, w, coded, force=True, serial=1, **opts),
-                    functools.partial(api.decode_file, coded, back, force=True), coded))
+        wavs, total_s = _copy_inputs(inputs, tmp)
+        jobs = {f"ours {m}": _our_steps(m, bitrate, wavs, tmp) for m in methods}
         for name in peer_names:
-            if not peers.available(name):
-                continue
-            label = f"ffmpeg {peers.LABELS[name].replace('ffmpeg ', '')}"
-            jobs[label] = []
-            for i, (w, _secs, rate, ch, _n) in enumerate(wavs):
-                coded = tmp / f"{name}{i}{peers.PEERS[name][1]}"
-                back = tmp / f"{name}{i}.peer.wav"
-                ecmd = peers.encode_cmd(name, w, coded, bitrate)
-                dcmd = peers.decode_cmd(coded, back, rate, ch, "pcm_s16le")  # as ours writes
-                jobs[label].append((
-                    functools.partial(subprocess.run, ecmd, check=True, capture_output=True),
-                    functools.partial(subprocess.run, dcmd, check=True, capture_output=True),
-                    coded))
-        # repetitions interleave the methods, so a burst of load elsewhere hits all of them
-        best: dict[tuple[str, int, int], float] = {}
-        failed: set[str] = set()
-        for _rep in range(max(1, repeat)):
-            for label, steps in jobs.items():
-                if label in failed:
-                    continue
-                try:
-                    for i, (enc_fn, dec_fn, _coded) in enumerate(steps):
-                        for j, fn in enumerate((enc_fn, dec_fn)):
-                            t = _best(fn, 1)
-                            best[(label, i, j)] = min(t, best.get((label, i, j), math.inf))
-                except subprocess.CalledProcessError as e:
-                    msg = e.stderr.decode(errors="replace").strip().splitlines() if e.stderr else []
-                    print(f"note: {label} failed, skipped ({msg[-1] if msg else e})",
-                          file=sys.stderr)
-                    failed.add(label)
+            if peers.available(name):
+                label = f"ffmpeg {peers.LABELS[name].replace('ffmpeg ', '')}"
+                jobs[label] = _peer_steps(name, bitrate, wavs, tmp)
+        best, failed = _time_steps(jobs, repeat)
         for label, steps in jobs.items():
             if label in failed:
                 continue
@@ -339,58 +373,54 @@ def startup_table(st: dict[str, Any]) -> str:
 # --------------------------------------------------------------------- main
 
 
-def run(args: argparse.Namespace) -> int:
-    """Entry point of ``audiocodec bench``."""
-    import platform
-
-    from . import peers
-    from .cli import parse_bitrate
-    from .errors import InputError
-
-    try:
-        bitrate = parse_bitrate(args.bitrate)
-    except argparse.ArgumentTypeError as e:
-        raise InputError(str(e)) from None
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    bad = [m for m in methods if m not in OURS]
-    if bad:
-        raise InputError(f"unknown method {bad[0]!r}; choose from {', '.join(OURS)}")
-    peer_names = [] if args.peers.strip().lower() == "none" else [
-        p.strip() for p in args.peers.split(",") if p.strip()]
-    bad = [p for p in peer_names if p not in PEERS]
-    if bad:
-        raise InputError(f"unknown peer {bad[0]!r}; choose from {', '.join(PEERS)}")
-    inputs = list(args.inputs) or [DEFAULT_INPUT]
-    for p in inputs:
-        if not Path(p).exists():
-            raise InputError(f"{p}: no such file")
-    quiet = bool(getattr(args, "quiet", False))
-    note = peers.missing_note(peer_names) if peer_names else None
-    if note:
-        print(note, file=sys.stderr)
-    report: dict[str, Any] = {"python": platform.python_version(), "machine": platform.machine(),
-                              "cpus": os.cpu_count(), "inputs": [str(p) for p in inputs]}
+def _sections(opts: BenchOptions, inputs: Sequence[Path]) -> tuple[dict[str, Any], list[str]]:
+    bitrate = opts.bitrate
+    report: dict[str, Any] = {}
     md: list[str] = []
-    if not args.no_speed:
-        print(f"speed: {len(inputs)} input(s), {bitrate // 1000} kbit/s, best of {args.repeat}",
+    if opts.speed:
+        print(f"speed: {len(inputs)} input(s), {bitrate // 1000} kbit/s, best of {opts.repeat}",
               file=sys.stderr)
-        sp = speed(inputs, bitrate, methods, peer_names, args.repeat, quiet)
+        sp = speed(inputs, bitrate, opts.methods, opts.peers, opts.repeat, opts.quiet)
         report["speed"] = sp
         md += [f"Speed, {sp['seconds']:.1f} s of audio ({', '.join(Path(p).name for p in inputs)}), "
-               f"{bitrate // 1000} kbit/s target, best of {args.repeat}; ours file to file "
+               f"{bitrate // 1000} kbit/s target, best of {opts.repeat}; ours file to file "
                f"in-process (warm), ffmpeg whole process ({sp['ffmpeg']}):", "",
                speed_table(sp), ""]
-    if args.memory or args.all:
+    if opts.memory:
         print("memory: synthesizing inputs and encoding in child processes", file=sys.stderr)
-        mem = memory(args.memory_minutes, bitrate, quiet)
+        mem = memory(opts.memory_minutes, bitrate, opts.quiet)
         report["memory"] = mem
         md += ["Peak memory (max RSS of the child process), synthesized 48 kHz stereo, "
                f"{bitrate // 1000} kbit/s, default quantizer:", "", memory_table(mem), ""]
-    if args.startup or args.all:
+    if opts.startup:
         print("startup: timing --help and the numba cache", file=sys.stderr)
         st = startup()
         report["startup"] = st
         md += ["Start-up:", "", startup_table(st), ""]
+    return report, md
+
+
+def bench(opts: BenchOptions) -> int:
+    """Measure what ``opts`` asks for, print the tables (and write them where asked)."""
+    import platform
+
+    from ..errors import InputError
+    from . import peers
+    from .plan import check_choices
+
+    check_choices("method", opts.methods, OURS)
+    check_choices("peer", opts.peers, PEERS)
+    inputs = list(opts.inputs) or [default_input()]
+    for p in inputs:
+        if not Path(p).exists():
+            raise InputError(f"{p}: no such file")
+    note = peers.missing_note(list(opts.peers)) if opts.peers else None
+    if note:
+        print(note, file=sys.stderr)
+    report: dict[str, Any] = {"python": platform.python_version(), "machine": platform.machine(),
+                              "cpus": os.cpu_count(), "inputs": [str(p) for p in inputs]}
+    sections, md = _sections(opts, inputs)
+    report.update(sections)
     load = os.getloadavg()
     report["loadavg"] = load
     md.append(f"Machine: {os.cpu_count()} CPUs, load average at the end {load[0]:.1f} / "
@@ -398,8 +428,8 @@ def run(args: argparse.Namespace) -> int:
               "every row alike, so the ratios hold better than the absolute figures.")
     text = "\n".join(md)
     print(text)
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=1))
-    if args.markdown:
-        args.markdown.write_text(text + "\n")
+    if opts.json_path:
+        opts.json_path.write_text(json.dumps(report, indent=1))
+    if opts.markdown_path:
+        opts.markdown_path.write_text(text + "\n")
     return 0

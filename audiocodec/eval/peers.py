@@ -11,7 +11,7 @@ Each encode and decode is timed as the whole ffmpeg process (start-up, file
 reading and writing included), which is what a user waits for. The actual
 bitrate is the output file's size (container and all) over the input's
 duration. The decoded signal comes back as float32 at the input's rate and
-channel count; its delay is left to :func:`audiocodec.metrics.align`.
+channel count; its delay is left to :func:`audiocodec.eval.metrics.align`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from ..errors import CodecError
+
 PEERS: dict[str, tuple[str, str]] = {
     "mp3": ("libmp3lame", ".mp3"),
     "aac": ("aac", ".m4a"),
@@ -36,7 +38,11 @@ LABELS = {"mp3": "LAME mp3", "aac": "ffmpeg aac", "opus": "libopus", "adpcm": "f
 FIXED_RATE = {"adpcm"}  # peers whose bitrate is set by the format, not an option
 
 
-class PeerUnavailable(RuntimeError):
+class PeerError(CodecError):
+    """An ffmpeg run failed."""
+
+
+class PeerUnavailable(PeerError):
     """ffmpeg (or one of its encoders) is not installed."""
 
 
@@ -108,7 +114,7 @@ def _run(cmd: list[str]) -> float:
     dt = time.perf_counter() - t0
     if p.returncode != 0:
         msg = p.stderr.decode(errors="replace").strip().splitlines()
-        raise RuntimeError(f"ffmpeg failed ({' '.join(cmd[:6])}...): {msg[-1] if msg else ''}")
+        raise PeerError(f"ffmpeg failed ({' '.join(cmd[:6])}...): {msg[-1] if msg else ''}")
     return dt
 
 

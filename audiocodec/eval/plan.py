@@ -1,0 +1,204 @@
+"""What an evaluation runs: the inputs, the methods, and the cache key of every run.
+
+A *run* is one method at one bitrate on one input. Its key is a hash of the
+input file's contents, the method and its options, and the code that decides
+the result: the codec and model sources for our methods, the ffmpeg version
+and options for peers, the measurement code for all. A result found under
+its key is never computed again.
+
+Only the standard library is imported at module level.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+OURS = ("adaptive", "uniform", "nonuniform")
+PEER_NAMES = ("mp3", "aac", "opus", "adpcm")
+MODES = ("mdct", "adpcm")
+LABELS = {
+    "identity": "reference (PCM)",
+    "adaptive": "ours adaptive",
+    "uniform": "ours uniform",
+    "nonuniform": "ours nonuniform",
+    "uniform+dither": "ours uniform + TPDF dither",
+    "adaptive-nobs": "ours adaptive, no block switching",
+    "adpcm": "ours IMA ADPCM (4 bit)",
+    "peer:mp3": "LAME mp3",
+    "peer:aac": "ffmpeg aac",
+    "peer:opus": "libopus",
+    "peer:adpcm": "ffmpeg IMA ADPCM",
+}
+METHOD_ORDER = list(LABELS)
+
+PACKAGE = Path(__file__).resolve().parents[1]  # audiocodec/
+#: What decides our codec's output, relative to ``audiocodec/``: whole folders, so a module
+#: added or moved inside them is covered. Paths that do not exist are skipped; the flat
+#: modules at the end are the ones the folders replace, hashed while they still exist.
+CODEC_SOURCES = ("core", "encoder", "adpcm", "container", "stream.py", "files.py", "errors.py",
+                 "codec.py", "quantizers.py", "quant.py", "entropy.py", "mdct.py", "bitstream.py",
+                 "api.py", "bands.py", "adpcm.py")
+MEASURE_SOURCES = ("eval/metrics.py",)
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Item:
+    """One input file."""
+
+    path: str
+    name: str
+    digest: str
+    rate: int
+    channels: int
+    frames: int
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.rate
+
+    @property
+    def speech(self) -> bool:
+        return self.rate <= 16000
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One method at one bitrate on one item, with its cache key."""
+
+    item: Item
+    method: str  # key of LABELS
+    bitrate: int | None  # nominal; None for fixed-rate methods
+    use_visqol: bool
+    key: str
+    code: str = ""  # hash of the code that made it (codec sources or ffmpeg version)
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def source_hash(paths: Iterable[Path]) -> str:
+    """Hash of the ``.py`` files at ``paths`` (files, or folders searched recursively), each
+    named by its path below the folder that holds it; missing paths are skipped."""
+    h = hashlib.sha256()
+    for p in paths:
+        if p.is_dir():
+            files = sorted(f for f in p.rglob("*.py") if "__pycache__" not in f.parts)
+        else:
+            files = [p] if p.is_file() else []
+        for f in files:
+            h.update(str(f.relative_to(p.parent)).encode() + f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def codec_hash() -> str:
+    """Hash of the sources that decide our codec's output (codec + psychoacoustic model)."""
+    import psychoacoustics
+
+    model = Path(psychoacoustics.__file__).resolve().parent
+    return source_hash([*(PACKAGE / n for n in CODEC_SOURCES), model])
+
+
+def measure_hash() -> str:
+    return source_hash(PACKAGE / n for n in MEASURE_SOURCES)
+
+
+def load_item(path: Path) -> Item:
+    """Describe one input, refusing what eval cannot measure."""
+    import soundfile as sf
+
+    from ..errors import InputError, UnsupportedError
+
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    try:
+        info = sf.info(str(path))
+    except Exception as e:
+        raise UnsupportedError(f"{path}: not a readable audio file ({str(e).splitlines()[0]})") from None
+    if info.channels > 2:
+        raise UnsupportedError(f"{path}: {info.channels} channels; mono or stereo only")
+    if info.frames <= 0:
+        raise InputError(f"{path}: holds no samples")
+    return Item(str(path.resolve()), path.stem, file_digest(path), int(info.samplerate),
+                int(info.channels), int(info.frames))
+
+
+def plan_runs(items: Sequence[Item], bitrates: Sequence[int], quantizers: Sequence[str],
+              modes: Sequence[str], peers: Sequence[str], dither: bool, pre_echo: Item | None,
+              use_visqol: bool, identity: bool = True) -> list[RunSpec]:
+    """Every (item, method, bitrate) to measure, each with its cache key."""
+    from . import peers as peer_mod
+
+    chash, mhash = codec_hash(), measure_hash()
+    fver = peer_mod.ffmpeg_version()
+    runs: list[RunSpec] = []
+
+    def add(item: Item, method: str, br: int | None) -> None:
+        if method.startswith("peer:"):
+            who = f"{fver} {peer_mod.encode_options(method[5:], br)}"
+        else:
+            who = chash if method != "identity" else ""
+        key = json.dumps([CACHE_VERSION, item.digest, method, br, who, mhash, use_visqol,
+                          item.speech])
+        runs.append(RunSpec(item, method, br, use_visqol, hashlib.sha1(key.encode()).hexdigest(),
+                            who if method != "identity" else ""))
+
+    for it in items:
+        if identity:
+            add(it, "identity", None)
+        if "mdct" in modes:
+            for q in quantizers:
+                for br in bitrates:
+                    add(it, q, br)
+            if dither:
+                for br in bitrates:
+                    add(it, "uniform+dither", br)
+            if pre_echo is not None and it.path == pre_echo.path:
+                for br in bitrates:
+                    add(it, "adaptive-nobs", br)
+        if "adpcm" in modes:
+            add(it, "adpcm", None)
+        for p in peers:
+            if p == "adpcm":
+                add(it, "peer:adpcm", None)
+            else:
+                for br in bitrates:
+                    add(it, f"peer:{p}", br)
+    return runs
+
+
+def pick_item(items: Sequence[Item], wanted: str | None, prefer: Sequence[str]) -> Item | None:
+    """The item named ``wanted``; else the first music item whose name holds one of
+    ``prefer``; else the first music item."""
+    music = [it for it in items if not it.speech] or list(items)
+    if wanted:
+        for it in items:
+            if it.name == wanted or Path(it.path).name == wanted:
+                return it
+        from ..errors import InputError
+
+        raise InputError(f"item {wanted!r} is not among the inputs ({', '.join(i.name for i in items)})")
+    for p in prefer:
+        for it in music:
+            if p in it.name.lower():
+                return it
+    return music[0] if music else None
+
+
+def check_choices(what: str, given: Iterable[str], allowed: Sequence[str]) -> None:
+    """Raise :class:`~audiocodec.errors.InputError` naming the first of ``given`` that is
+    not in ``allowed``."""
+    from ..errors import InputError
+
+    bad = [v for v in given if v not in allowed]
+    if bad:
+        raise InputError(f"unknown {what} {bad[0]!r}; choose from {', '.join(allowed)}")
