@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README): installs what the tests need, starts a JACK
-# dummy server for the live tests, then runs ruff, mypy and pytest.
+# dummy server for the live tests, then runs ruff, mypy, the import contracts (lint-imports)
+# and pytest.
 #   bash tests/run.sh            # everything
 #   bash tests/run.sh -k codec   # extra arguments go to pytest
 set -euo pipefail
@@ -32,4 +33,5 @@ trap jack_stop EXIT
 
 ruff check .
 mypy
+lint-imports
 python -m pytest -q "$@"
