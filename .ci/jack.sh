@@ -14,6 +14,9 @@
 #
 # jack_start returns non-zero (and prints why) when jackd is missing or does not
 # come up; the jack-marked tests then skip with a reason instead of failing.
+# It exports JACK_CI_RT=1 when the server got real-time scheduling, else 0;
+# JACK_CI_REALTIME=0 skips the real-time attempt. bench/bench_live.py starts its
+# servers through these functions too (tests/support.py: jack_server).
 # The dummy backend runs at real-time pace without a sound card. The server is
 # stopped by its pid only (never by name), so other JACK servers are untouched.
 
@@ -31,8 +34,9 @@ jack_start() {
     # as on a real audio machine: a busy CPU then delays the tests' other work, not the audio
     # cycle); where the container may not raise priorities, the same server without it.
     # Server options go before -d; after "-d dummy", -r is the sample rate and -p the period.
-    local rt
-    for rt in "-R -P 70" "--no-realtime"; do
+    local rt attempts=("-R -P 70" "--no-realtime")
+    if [ "${JACK_CI_REALTIME:-1}" = 0 ]; then attempts=("--no-realtime"); fi
+    for rt in "${attempts[@]}"; do
         # shellcheck disable=SC2086
         jackd -n "$name" $rt -d dummy -r "$rate" -p "$period" -C 2 -P 2 >"$JACK_CI_LOG" 2>&1 &
         JACK_CI_PID=$!
@@ -40,9 +44,12 @@ jack_start() {
             export JACK_DEFAULT_SERVER="$name" JACK_CI_PID JACK_CI_LOG
             # jackd -R keeps running without real-time when the system refuses it: say which
             local sched="normal scheduling"
+            JACK_CI_RT=0
             if ps -L -o cls= -p "$JACK_CI_PID" 2>/dev/null | grep -qE 'FF|RR'; then
                 sched="real-time scheduling"
+                JACK_CI_RT=1
             fi
+            export JACK_CI_RT
             echo "jack.sh: jackd -n $name running with $sched (pid $JACK_CI_PID, period $period, $rate Hz)" >&2
             return 0
         fi

@@ -1,11 +1,12 @@
 """Play decoded audio on an output device: ``audiocodec receive --play``.
 
-The network thread decodes packets and calls :meth:`Player.write`; a
-sounddevice output stream pulls frames from a ring buffer in its callback::
+The network thread decodes packets and calls :meth:`Player.write` (through
+:class:`PlayerSink`, the receiver's sink that the CLI wires in); a sounddevice
+output stream pulls frames from a ring buffer in its callback::
 
     UDP -> Receiver (jitter buffer, concealment) -> Decoder -> Player.write -> ring -> outdata
 
-The callback keeps the real-time rules of :mod:`app.live`: it copies from a
+The callback keeps the real-time rules of :mod:`audiocodec_app.loop`: it copies from a
 ring allocated before the stream opens, never blocks, allocates, prints or
 touches a file, and counts what ``status`` reports. Playback starts once
 ``prebuffer`` frames are queued (the jitter the network side may still
@@ -22,21 +23,18 @@ behind; a slower sender shows up as underflows.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from audiocodec.errors import DeviceError
 
-from .live import (
-    RingBuffer,
-    _find_hostapi,
-    _import_sounddevice,
-    _pick_device,
-    enter_audio_mode,
-    leave_audio_mode,
-)
+from .audio_mode import enter_audio_mode, leave_audio_mode
+from .devices import find_hostapi, import_sounddevice, pick_device, require_channels
+from .ring import RingBuffer
+
+__all__ = ["PlayStats", "Player", "PlayerSink", "warm_up_decoders"]
 
 
 @dataclass
@@ -96,14 +94,10 @@ class Player:
         prebuffer_ms: float = 80.0,
         buffer_s: float = 2.0,
     ) -> None:
-        sd = _import_sounddevice()
-        api = _find_hostapi(sd, hostapi) if hostapi else None
-        info = _pick_device(sd, device, "output", api)
-        if info["max_output_channels"] < channels:
-            raise DeviceError(
-                f"output device {info['name']!r} has {info['max_output_channels']} channels, "
-                f"{channels} requested"
-            )
+        sd = import_sounddevice()
+        api = find_hostapi(sd, hostapi) if hostapi else None
+        info = pick_device(sd, device, "output", api)
+        require_channels(info, "output", channels)
         self.samplerate = int(samplerate)
         self.channels = int(channels)
         self.stats = PlayStats()
@@ -195,3 +189,33 @@ class Player:
         finally:
             self._release()
         return self.stats
+
+
+class PlayerSink:
+    """A :class:`audiocodec.net.Sink` that plays the received stream on an output device.
+
+    ``prepare`` loads the decoders' kernels (:func:`warm_up_decoders`) before the
+    first datagram is read; ``start`` opens a :class:`Player` (keyword arguments as
+    given here) once the stream's format is known; ``close`` returns its
+    :class:`PlayStats` as a dict.
+    """
+
+    def __init__(self, **player_options: Any) -> None:
+        self._options = player_options
+        self._player: Player | None = None
+
+    def prepare(self) -> None:
+        warm_up_decoders()  # datagrams queue in the socket meanwhile
+
+    def start(self, sample_rate: int, channels: int) -> None:
+        self._player = Player(sample_rate, channels, **self._options)
+
+    def write(self, pcm: np.ndarray) -> None:
+        assert self._player is not None
+        self._player.write(pcm)
+
+    def close(self, *, drain: bool) -> dict[str, Any] | None:
+        if self._player is None:
+            return None
+        player, self._player = self._player, None
+        return asdict(player.close(drain=drain))

@@ -1,7 +1,8 @@
 """Benchmark ``audiocodec live`` under a JACK dummy server at several periods.
 
-For each period (default 512 and 256) this starts its own ``jackd`` (dummy
-backend, 48 kHz, real-time scheduling when the system allows it, else without),
+For each period (default 512 and 256) this starts its own ``jackd`` with
+``.ci/jack.sh`` (dummy backend, 48 kHz, real-time scheduling when the system
+allows it, else without),
 runs the live app with a seeded synthetic ``--input-file`` for ``--seconds`` in
 each mode, and prints xruns (counted by a JACK client), callback load mean/p99
 (share of the block period),
@@ -25,7 +26,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from support import ROOT, checkout_env, jack_server, live_command  # noqa: E402
+
 RATE = 48000
 
 
@@ -35,37 +38,6 @@ def _signal(seconds: float) -> np.ndarray:
     tone = 0.3 * np.sin(2 * np.pi * 440 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 0.5 * t))
     x = np.stack([tone, np.roll(tone, 100)], axis=1) + 0.03 * rng.standard_normal((len(t), 2))
     return x.astype(np.float32)
-
-
-def _start_jack(name: str, period: int, realtime: bool) -> tuple[subprocess.Popen, bool]:
-    """Start a dummy-backend server; real-time scheduling first when asked, else without."""
-    env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1", JACK_NO_START_SERVER="1")
-    for rt in ([["-R", "-P", "70"]] if realtime else []) + [["--no-realtime"]]:
-        proc = subprocess.Popen(
-            ["jackd", "-n", name, *rt, "-d", "dummy", "-r", str(RATE), "-p", str(period),
-             "-C", "2", "-P", "2"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait = ["jack_wait", "-s", name, "-w", "-t", "10"]
-        if subprocess.run(wait, env=env, capture_output=True).returncode == 0:
-            # jackd -R keeps running without real-time when the system refuses it: look
-            classes = subprocess.run(["ps", "-L", "-o", "cls=", "-p", str(proc.pid)],
-                                     capture_output=True, text=True).stdout.split()
-            return proc, any(c in ("FF", "RR") for c in classes)
-        proc.kill()
-        proc.wait()
-    raise SystemExit(f"jackd -n {name} did not start")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def main() -> int:
@@ -83,21 +55,13 @@ def main() -> int:
         sf.write(src, _signal(5.0), RATE, subtype="FLOAT")
         for period in args.periods:
             name = f"audiocodec-bench-{os.getpid()}-{period}"
-            server, rt = _start_jack(name, period, not args.no_realtime)
-            try:
-                env = dict(
-                    os.environ, JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1", PYTHONPATH=str(ROOT)
-                )
+            with jack_server(name, period, RATE, realtime=not args.no_realtime) as rt:
+                env = checkout_env(JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1")
                 for mode in args.modes:
                     summary_path = Path(tmp) / f"{mode}-{period}.json"
                     codec = ["--bypass"] if mode == "bypass" else ["--mode", mode]
                     proc = subprocess.run(
-                        [
-                            sys.executable,
-                            "-m",
-                            "app.live",
-                            "--hostapi",
-                            "JACK",
+                        live_command(
                             *codec,
                             "--blocksize",
                             str(period),
@@ -109,7 +73,7 @@ def main() -> int:
                             "--summary-json",
                             str(summary_path),
                             "-q",
-                        ],
+                        ),
                         cwd=ROOT,
                         env=env,
                         capture_output=True,
@@ -121,8 +85,6 @@ def main() -> int:
                     s = json.loads(summary_path.read_text())
                     rows.append((period, mode, s, rt))
                     time.sleep(0.5)
-            finally:
-                _stop(server)
 
     print(
         f"{'period':>6} {'mode':>6} {'xruns':>5} {'load mean':>9} {'load p99':>8} "

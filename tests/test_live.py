@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from audiocodec_app.loop import LOSS_SLOTS  # the loss pattern the app precomputes
+from support import ROOT, XrunCounter, checkout_env, jack_unavailable, live_command
 
 import audiocodec
 
@@ -35,7 +37,6 @@ import audiocodec
 # attempt must pass all of its checks, zero xruns included.
 pytestmark = [pytest.mark.jack, pytest.mark.flaky(reruns=3)]
 
-ROOT = Path(__file__).resolve().parents[1]
 RATE = 48000
 PERIOD = 512
 SUMMARY_KEYS = {
@@ -52,7 +53,6 @@ SUMMARY_KEYS = {
 # Zero in CI. A developer whose machine is busy with other work can raise it: contention
 # shows as xruns (more so when the server could not get real-time scheduling).
 MAX_XRUNS = int(os.environ.get("AUDIOCODEC_TEST_MAX_XRUNS", "0"))
-LOSS_SLOTS = 1 << 16  # app.live._LOSS_SLOTS: the loss pattern the app precomputes
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -60,58 +60,10 @@ LOSS_SLOTS = 1 << 16  # app.live._LOSS_SLOTS: the loss pattern the app precomput
 
 @pytest.fixture(scope="module")
 def jack_server() -> str:
-    name = os.environ.get("JACK_DEFAULT_SERVER")
-    if not name:
-        pytest.skip("JACK_DEFAULT_SERVER is not set (start one with .ci/jack.sh)")
-    jack = pytest.importorskip("jack", reason="JACK-Client is not installed")
-    try:
-        client = jack.Client("audiocodec-test-probe", no_start_server=True)
-    except jack.JackError as exc:
-        pytest.skip(f"JACK server {name!r} is not reachable: {exc}")
-    try:
-        if client.samplerate != RATE or client.blocksize != PERIOD:
-            pytest.skip(
-                f"JACK server runs at {client.samplerate} Hz / {client.blocksize} frames,"
-                f" tests need {RATE} / {PERIOD}"
-            )
-    finally:
-        client.close()
-    return name
-
-
-class XrunCounter:
-    """A JACK client whose xrun callback counts the server's xruns."""
-
-    def __init__(self) -> None:
-        import jack
-
-        self.count = 0
-        self.t0 = time.monotonic()
-        self.times: list[float] = []  # seconds after t0
-        self.stamps: list[float] = []  # time.monotonic() of each xrun
-        self.client = jack.Client("audiocodec-test-xruns", no_start_server=True)
-        self.client.set_xrun_callback(self._on_xrun)
-        self.client.activate()
-
-    def _on_xrun(self, delayed_usecs: float) -> None:
-        now = time.monotonic()
-        self.count += 1
-        self.stamps.append(now)
-        self.times.append(round(now - self.t0, 3))
-
-    def during(self, summary: dict) -> int:
-        """Xruns while the live app's stream ran (its summary holds the monotonic span). The
-        app's start-up (a Python process importing numpy and numba) can starve the dummy
-        backend before its stream even exists."""
-        start, stop = summary["stream_start_monotonic"], summary["stream_stop_monotonic"]
-        return sum(start <= t <= stop + 0.1 for t in self.stamps)
-
-    def __repr__(self) -> str:
-        return f"XrunCounter(count={self.count}, seconds after start={self.times})"
-
-    def close(self) -> None:
-        self.client.deactivate()
-        self.client.close()
+    reason = jack_unavailable(RATE, PERIOD)
+    if reason is not None:
+        pytest.skip(reason)
+    return os.environ["JACK_DEFAULT_SERVER"]
 
 
 @pytest.fixture
@@ -144,17 +96,11 @@ def signal_file(tmp_path_factory) -> tuple[Path, np.ndarray]:
     return path, x
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return env
-
-
 def _run_live(*args: str, timeout: float = 90.0) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "app.live", "--hostapi", "JACK", *args],
+        live_command(*args),
         cwd=ROOT,
-        env=_env(),
+        env=checkout_env(),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -338,12 +284,7 @@ def test_live_latency_through_jack_is_two_periods_plus_codec(tmp_path, jack_serv
     tester.activate()
     summary_path = tmp_path / "summary.json"
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "app.live",
-            "--hostapi",
-            "JACK",
+        live_command(
             *(["--bypass"] if mode == "bypass" else ["--mode", mode]),
             "--blocksize",
             str(PERIOD),
@@ -352,9 +293,9 @@ def test_live_latency_through_jack_is_two_periods_plus_codec(tmp_path, jack_serv
             "--summary-json",
             str(summary_path),
             "-q",
-        ],
+        ),
         cwd=ROOT,
-        env=_env(),
+        env=checkout_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -413,9 +354,9 @@ def _xcorr_lag(y: np.ndarray, x: np.ndarray) -> int:
 def test_missing_device_gives_one_line(jack_server):
     for args in (["-o", "99"], ["--hostapi", "NoSuchHostApi"]):
         proc = subprocess.run(
-            [sys.executable, "-m", "app.live", *args, "--duration", "1"],
+            live_command(*args, "--duration", "1", hostapi=None),
             cwd=ROOT,
-            env=_env(),
+            env=checkout_env(),
             capture_output=True,
             text=True,
             timeout=60,
@@ -463,7 +404,7 @@ def test_receive_play_reaches_the_speaker_bit_exact(tmp_path, jack_server):
     rx = subprocess.Popen(
         [*cli, "receive", "--port", str(port), "--bind", "127.0.0.1", "--play", "--hostapi", "JACK",
          "--timeout", "20", "--stats-json", str(stats_path), str(out)],
-        cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT, env=checkout_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     xruns = None
     tx = None
@@ -473,7 +414,7 @@ def test_receive_play_reaches_the_speaker_bit_exact(tmp_path, jack_server):
             time.sleep(0.02)  # until the receiver listens
         tx = subprocess.Popen(
             [*cli, "send", str(src), "--to", f"127.0.0.1:{port}", "--low-delay"],
-            cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=ROOT, env=checkout_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         app_out: list = []
         while time.monotonic() < deadline and rx.poll() is None:

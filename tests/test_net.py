@@ -9,22 +9,20 @@ packets the receiver reports as concealed.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+from support import ROOT, checkout_env
 
 import audiocodec
 from audiocodec import net
 from audiocodec.errors import StreamError
 
-ROOT = Path(__file__).resolve().parents[1]
 RATE = 48000
 
 
@@ -84,8 +82,8 @@ def test_datagram_roundtrip_and_rejects():
     ):
         with pytest.raises(StreamError):
             net.parse_datagram(bad)
-    assert net._unwrap(3, 2**32 - 2) == 2**32 + 3
-    assert net._unwrap(2**32 - 1, 5) == -1
+    assert net.unwrap_seq(3, 2**32 - 2) == 2**32 + 3
+    assert net.unwrap_seq(2**32 - 1, 5) == -1
 
 
 def test_channel_is_seeded_and_counts():
@@ -221,14 +219,10 @@ def test_loopback_udp_with_loss_and_reordering(tmp_path, mode, frame_size):
 
 
 def _run_cli(*args: str, timeout: float = 30.0) -> subprocess.Popen:
-    env = dict(
-        os.environ,
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    )
     return subprocess.Popen(
-        [sys.executable, "-m", "audiocodec.net", *args],
+        [sys.executable, "-m", "audiocodec", *args],
         cwd=ROOT,
-        env=env,
+        env=checkout_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -328,14 +322,8 @@ def test_cli_receive_ctrl_c_keeps_what_arrived(tmp_path):
     x = _signal(6.0)
     sf.write(tmp_path / "in.wav", x, RATE, subtype="FLOAT")
     port = _free_port()
-    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    env = dict(os.environ, PYTHONPATH=path)
     out = tmp_path / "out.wav"
-    rx = subprocess.Popen(
-        [sys.executable, "-m", "audiocodec", "receive", "--bind", "127.0.0.1", "--port", str(port),
-         "--timeout", "10", str(out)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    rx = _run_cli("receive", "--bind", "127.0.0.1", "--port", str(port), "--timeout", "10", str(out))
     tx = _run_cli("send", str(tmp_path / "in.wav"), "--to", f"127.0.0.1:{port}", "--low-delay")
     try:
         deadline = time.monotonic() + 30
