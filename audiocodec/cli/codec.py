@@ -11,9 +11,6 @@ from typing import Any
 from ..errors import InputError
 from .common import EXIT_DAMAGED, EXIT_OK, PROG, note, progress
 
-SAMPLES = Path(__file__).resolve().parents[2] / "samples"
-DEFAULT_SAMPLE = SAMPLES / "demo48_stereo.flac"
-
 
 def cmd_encode(args: argparse.Namespace) -> int:
     from .. import files
@@ -93,35 +90,52 @@ def cmd_info(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _demo_input(name: str | None) -> tuple[Any, int, str]:
+    """The clip to demo: a file the user names, or the bundled sample (package data)."""
+    import soundfile as sf
+
+    if name:
+        src = Path(name)
+        if not src.exists():
+            raise InputError(f"{src}: no such file")
+        ref, sr = sf.read(str(src), dtype="float32", always_2d=True)
+        return ref, sr, src.stem
+    from ..samples import DEMO, path
+
+    with path(DEMO) as p:
+        ref, sr = sf.read(str(p), dtype="float32", always_2d=True)
+    return ref, sr, Path(DEMO).stem
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     import soundfile as sf
 
-    from .. import oneshot as api
+    from .. import oneshot
     from ..eval.metrics import snr_db
+    from ..files import atomic_output
 
-    src = Path(args.input) if args.input else DEFAULT_SAMPLE
-    if not src.exists():
-        raise InputError(f"{src}: no such file (run python samples/make_samples.py)")
+    ref, sr, stem = _demo_input(args.input)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    ref, sr = sf.read(str(src), dtype="float32", always_2d=True)
     seconds = ref.shape[0] / sr
-    print(f"input: {src.name}: {seconds:.2f} s, {sr} Hz, {ref.shape[1]} ch")
+    print(f"input: {stem}: {seconds:.2f} s, {sr} Hz, {ref.shape[1]} ch")
     print(f"{'method':<22}{'kbit/s':>8}{'SNR dB':>8}{'enc xRT':>9}{'dec xRT':>9}")
     runs = [("adaptive", {"mode": "mdct", "quantizer": "adaptive", "bitrate": args.bitrate}),
             ("uniform", {"mode": "mdct", "quantizer": "uniform", "bitrate": args.bitrate}),
             ("adpcm (4 bit)", {"mode": "adpcm"})]
     for name, opts in runs:
         # compile the numba kernels (or load them from the cache) before timing
-        api.decode(api.encode(ref[: min(len(ref), 4096)], sr, serial=1, **opts))
+        oneshot.decode(oneshot.encode(ref[: min(len(ref), 4096)], sr, serial=1, **opts))
         t0 = time.perf_counter()
-        data = api.encode(ref, sr, serial=1, **opts)
+        data = oneshot.encode(ref, sr, serial=1, **opts)
         t1 = time.perf_counter()
-        dec, _ = api.decode(data)
+        dec, _ = oneshot.decode(data)
         t2 = time.perf_counter()
         tag = name.split()[0]
-        (out_dir / f"{src.stem}.{tag}.aqc").write_bytes(data)
-        sf.write(str(out_dir / f"{src.stem}.{tag}.wav"), dec, sr, subtype="PCM_16")
+        with atomic_output(out_dir / f"{stem}.{tag}.aqc", force=True) as tmp:
+            Path(tmp).write_bytes(data)
+        with atomic_output(out_dir / f"{stem}.{tag}.wav", force=True) as tmp:
+            sf.write(tmp, dec, sr, subtype="PCM_16", format="WAV")
         kbps = len(data) * 8 / seconds / 1000
         print(f"{name:<22}{kbps:>8.1f}{snr_db(ref, dec):>8.1f}"
               f"{seconds / (t1 - t0):>9.1f}{seconds / (t2 - t1):>9.1f}")
