@@ -67,14 +67,20 @@ def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
         return False
 
 
-def _open_audio(path: str | os.PathLike[str]) -> Any:
-    import soundfile as sf
-
+def _existing_file(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a Path, or an InputError naming what is wrong with it."""
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: no such file")
     if p.is_dir():
         raise InputError(f"{p} is a directory")
+    return p
+
+
+def _open_audio(path: str | os.PathLike[str]) -> Any:
+    import soundfile as sf
+
+    p = _existing_file(path)
     try:
         f = sf.SoundFile(str(p))
     except Exception as e:  # soundfile raises its own LibsndfileError / RuntimeError
@@ -168,11 +174,7 @@ def _check_finite(block: NDArray[np.float32], src: Any, offset: int) -> None:
 
 def _read_source_bytes(src: str | os.PathLike[str]) -> bytes | mmap.mmap:
     """The file's bytes, memory-mapped read-only (so decoding a long file does not load it)."""
-    p = Path(src)
-    if not p.exists():
-        raise InputError(f"{p}: no such file")
-    if p.is_dir():
-        raise InputError(f"{p} is a directory")
+    p = _existing_file(src)
     try:
         with open(p, "rb") as f:
             if os.fstat(f.fileno()).st_size == 0:

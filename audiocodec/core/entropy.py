@@ -297,6 +297,16 @@ def _ctx(a: int) -> int:
     return c
 
 
+@njit(cache=True, inline="always")
+def _fresh_models(mag0: NDArray[np.int32], sf0: NDArray[np.int32], ms0: NDArray[np.int32]):  # type: ignore[no-untyped-def]
+    """Each frame starts from the prior models (copies) and their totals."""
+    mag = mag0.copy()
+    sfm = sf0.copy()
+    msm = ms0.copy()
+    return (mag, mag.sum(axis=1).astype(np.int32), sfm, sfm.sum(axis=1).astype(np.int32), msm,
+            msm.sum(axis=1).astype(np.int32))
+
+
 @njit(cache=True)
 def encode_payload(
     q: NDArray[np.int32], sf: NDArray[np.int32], g: NDArray[np.int32], nbc: NDArray[np.int32],
@@ -306,17 +316,14 @@ def encode_payload(
 ) -> int:
     """Range-code one frame. Returns bytes written to ``buf`` or ERR_OVERRUN.
 
+    Mirrored pair of :func:`decode_payload`: the two walk the same fields in the same order.
+
     q: (C, N) int32 quantized coefficients; sf: (C, nb) int32 step indices;
     g, nbc, nf: (C,) int32; ms: (nb,) uint8 band flags; edges: (nb+1,) int32.
     """
     st = np.zeros(8, dtype=np.int64)
     enc_init(st)
-    mag = mag0.copy()
-    mtot = mag.sum(axis=1).astype(np.int32)
-    sfm = sf0.copy()
-    stot = sfm.sum(axis=1).astype(np.int32)
-    msm = ms0.copy()
-    mstot = msm.sum(axis=1).astype(np.int32)
+    mag, mtot, sfm, stot, msm, mstot = _fresh_models(mag0, sf0, ms0)
     nch = q.shape[0]
     for c in range(nch):
         enc_bits(st, buf, g[c], 8)
@@ -359,7 +366,7 @@ def decode_payload(
     q: NDArray[np.int32], sf: NDArray[np.int32], g: NDArray[np.int32], nbc: NDArray[np.int32],
     nf: NDArray[np.int32], ms: NDArray[np.uint8],
 ) -> int:
-    """Inverse of :func:`encode_payload` into preallocated outputs.
+    """Inverse of :func:`encode_payload` (its mirrored pair) into preallocated outputs.
 
     Returns 0, or a negative error code when a value is out of range or the
     coder read far past the end of the payload. Every loop is bounded by the
@@ -367,12 +374,7 @@ def decode_payload(
     """
     st = np.zeros(8, dtype=np.int64)
     dec_init(st, buf, n)
-    mag = mag0.copy()
-    mtot = mag.sum(axis=1).astype(np.int32)
-    sfm = sf0.copy()
-    stot = sfm.sum(axis=1).astype(np.int32)
-    msm = ms0.copy()
-    mstot = msm.sum(axis=1).astype(np.int32)
+    mag, mtot, sfm, stot, msm, mstot = _fresh_models(mag0, sf0, ms0)
     q[:, :] = 0
     ms[:] = 0
     for c in range(nch):
