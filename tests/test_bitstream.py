@@ -105,3 +105,14 @@ def test_scan_resynchronises_after_garbage() -> None:
 def test_errors_are_codec_errors() -> None:
     assert issubclass(HeaderError, CodecError) and issubclass(HeaderError, ValueError)
     assert issubclass(FrameError, CodecError)
+
+
+def test_format_doc_is_the_module_docstrings() -> None:
+    """docs/FORMAT.md is generated from the spec docstrings; a stale copy fails here."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "docs" / "make_format.py"
+    r = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert r.returncode == 0, "docs/FORMAT.md is out of date: run python docs/make_format.py"
