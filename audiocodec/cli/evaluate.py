@@ -1,5 +1,5 @@
 """``audiocodec eval`` and ``audiocodec bench``: their options, turned into
-:class:`audiocodec.eval.report.EvalOptions` / :class:`audiocodec.eval.benchmark.BenchOptions`.
+:class:`audiocodec.eval.plan.EvalOptions` / :class:`audiocodec.eval.benchmark.BenchOptions`.
 
 Only the standard library is imported at module level: the CLI imports this
 module to build its parser, and ``audiocodec --help`` must stay fast.
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ..errors import InputError
 
 if TYPE_CHECKING:
-    from ..eval.report import EvalOptions
+    from ..eval.plan import EvalOptions
 
 
 def _csv(text: str) -> list[str]:
@@ -50,12 +50,18 @@ def _peers(text: str) -> list[str]:
 def add_eval_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``audiocodec eval``."""
     p.add_argument("inputs", nargs="+", type=Path, metavar="IN", help="audio files")
-    p.add_argument("--bitrates", default="32k,64k,96k,128k", help="comma list (default %(default)s)")
-    p.add_argument("--quantizers", default="uniform,nonuniform,adaptive",
-                   help="MDCT quantizers (default %(default)s)")
+    p.add_argument("--bitrates", default="24k,32k,48k,64k,96k,128k",
+                   help="our nominal bitrates, comma list (default %(default)s); peers are coded "
+                        "at these and at a ladder around them, and compared at our actual rate")
+    p.add_argument("--quantizers", default="adaptive,uniform",
+                   help="MDCT quantizers: adaptive, uniform, nonuniform (default %(default)s)")
     p.add_argument("--modes", default="mdct,adpcm", help="our modes (default %(default)s)")
-    p.add_argument("--peers", default="mp3,aac,opus,adpcm",
+    p.add_argument("--peers", default="opus,aac,mp3,vorbis,adpcm",
                    help="ffmpeg codecs to compare, or 'none' (default %(default)s)")
+    p.add_argument("--speech", default="speech,arctic",
+                   help="inputs whose file name holds one of these count as speech (PESQ-WB, "
+                        "STOI; not in the music means); 16 kHz inputs always do "
+                        "(default %(default)s)")
     p.add_argument("--dither", action="store_true", help="also run uniform with TPDF dither")
     p.add_argument("--out", type=Path, default=Path("eval-report"), help="report folder")
     p.add_argument("--jobs", "-j", type=int, default=min(2, os.cpu_count() or 1),
@@ -71,8 +77,8 @@ def add_eval_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def eval_options(args: argparse.Namespace) -> EvalOptions:
-    """The :class:`~audiocodec.eval.report.EvalOptions` that ``args`` ask for."""
-    from ..eval.report import EvalOptions
+    """The :class:`~audiocodec.eval.plan.EvalOptions` that ``args`` ask for."""
+    from ..eval.plan import EvalOptions
 
     command = (f"audiocodec eval {' '.join(str(p) for p in args.inputs)} "
                f"--bitrates {args.bitrates} --quantizers {args.quantizers} "
@@ -80,9 +86,10 @@ def eval_options(args: argparse.Namespace) -> EvalOptions:
     return EvalOptions(
         inputs=list(args.inputs), bitrates=_bitrates(args.bitrates),
         quantizers=_csv(args.quantizers), modes=_csv(args.modes), peers=_peers(args.peers),
-        dither=args.dither, out=args.out, jobs=args.jobs, visqol=not args.no_visqol,
-        plots=not args.no_plots, fresh=args.fresh, pre_echo_item=args.pre_echo_item,
-        focus_item=args.focus_item, quiet=args.quiet, command=command)
+        speech_names=_csv(args.speech), dither=args.dither, out=args.out, jobs=args.jobs,
+        visqol=not args.no_visqol, plots=not args.no_plots, fresh=args.fresh,
+        pre_echo_item=args.pre_echo_item, focus_item=args.focus_item, quiet=args.quiet,
+        command=command)
 
 
 def run_eval(args: argparse.Namespace) -> int:

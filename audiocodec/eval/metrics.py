@@ -11,10 +11,9 @@ go straight into JSON. What each one measures:
 * :func:`snr_db`, :func:`segmental_snr_db` -- waveform error. Segmental SNR is
   the mean of per-20-ms SNRs clamped to [-10, 35] dB over frames that are not
   silent (the usual speech-coding definition).
-* :func:`visqol` -- ViSQOL v3 audio mode (MOS-LQO, 4.73 = identical) through
-  visqol-python: mono downmix, resampled to 48 kHz.
-* :func:`pesq_wb`, :func:`stoi` -- speech measures at 16 kHz (PESQ-WB aligns
-  internally; STOI gets the aligned signal).
+* :func:`low_band_snr_db` -- SNR below 2 kHz, where a voice's harmonics are
+  (a sanity column next to the perceptual scores).
+* ViSQOL, Zimtohrli, PESQ-WB and STOI, each per channel: :mod:`audiocodec.eval.perceptual`.
 * :func:`nmr_db` -- noise-to-mask ratio from *our own* psychoacoustic model
   (:mod:`psychoacoustics`): the coding error's energy per scale-factor band
   over the masking threshold the model computes from the reference. The
@@ -23,8 +22,7 @@ go straight into JSON. What each one measures:
 * :func:`pre_echo` -- onsets in the reference and the energy of the coding
   error in the 20 ms before each.
 
-Optional packages (visqol-python, pesq, pystoi) are imported on first use;
-the functions return ``None`` when a package is absent.
+:func:`measure` runs them all on one decode.
 """
 
 from __future__ import annotations
@@ -44,9 +42,8 @@ FloatArray = NDArray[np.float64]
 SEG_MS = 20.0
 SEG_CLAMP = (-10.0, 35.0)
 SEG_SILENCE_DB = -60.0  # frames quieter than this (dBFS mean power) are skipped
-VISQOL_RATE = 48000
-SPEECH_RATE = 16000
 PRE_ECHO_MS = 20.0
+LOW_BAND_HZ = 2000.0
 
 
 def _2d(x: Any) -> FloatArray:
@@ -125,6 +122,19 @@ def snr_db(ref: Any, deg: Any) -> float:
     return 10.0 * math.log10(max(sig, 1e-30) / noise)
 
 
+def low_band_snr_db(ref: Any, deg: Any, rate: int, cutoff_hz: float = LOW_BAND_HZ) -> float:
+    """SNR (dB) of the band below ``cutoff_hz``: both signals low-passed (8th-order
+    Butterworth, forward and backward) first; ``inf`` when identical there."""
+    from scipy.signal import butter, sosfiltfilt
+
+    r, d = _2d(ref), _2d(deg)
+    n = min(r.shape[0], d.shape[0])
+    if n < 64:
+        return snr_db(r, d)
+    sos = butter(8, cutoff_hz, fs=rate, output="sos")
+    return snr_db(sosfiltfilt(sos, r[:n], axis=0), sosfiltfilt(sos, d[:n], axis=0))
+
+
 def segmental_snr_db(ref: Any, deg: Any, rate: int, seg_ms: float = SEG_MS) -> float:
     """Mean per-segment SNR (dB), each clamped to ``SEG_CLAMP``, silent segments skipped."""
     r, d = _2d(ref), _2d(deg)
@@ -148,59 +158,10 @@ def segmental_snr_db(ref: Any, deg: Any, rate: int, seg_ms: float = SEG_MS) -> f
 # --------------------------------------------------------------------- perceptual measures
 
 
-@lru_cache(maxsize=1)
-def _visqol_api() -> Any:
-    from visqol import VisqolApi
-
-    api = VisqolApi()
-    api.create(mode="audio")
-    return api
-
-
 def visqol_available() -> bool:
-    import importlib.util
+    from . import perceptual
 
-    return importlib.util.find_spec("visqol") is not None
-
-
-def visqol(ref: Any, deg: Any, rate: int) -> float | None:
-    """ViSQOL v3 audio-mode MOS-LQO of ``deg`` (mono mix, resampled to 48 kHz); ``None``
-    when visqol-python is not installed. ViSQOL aligns internally."""
-    if not visqol_available():
-        return None
-    r, d = _mono_pair(ref, deg, rate, VISQOL_RATE)
-    return float(_visqol_api().measure_from_arrays(r, d, VISQOL_RATE).moslqo)
-
-
-def _mono_pair(ref: Any, deg: Any, rate: int, target: int) -> tuple[FloatArray, FloatArray]:
-    """The mono mixes of ``ref`` and ``deg`` at ``target`` Hz, cut to the same length."""
-    r = resample(mono(ref), rate, target)
-    d = resample(mono(deg), rate, target)
-    n = min(r.shape[0], d.shape[0])
-    return r[:n], d[:n]
-
-
-def pesq_wb(ref: Any, deg: Any, rate: int) -> float | None:
-    """PESQ wide-band MOS-LQO at 16 kHz (mono mix); ``None`` without the ``pesq`` package."""
-    try:
-        from pesq import pesq
-    except ImportError:
-        return None
-    r, d = _mono_pair(ref, deg, rate, SPEECH_RATE)
-    try:
-        return float(pesq(SPEECH_RATE, r, d, "wb"))
-    except Exception:  # pesq raises on e.g. no utterance found
-        return None
-
-
-def stoi(ref: Any, deg: Any, rate: int) -> float | None:
-    """STOI (0..1) at 16 kHz of the mono mix; ``deg`` must already be aligned."""
-    try:
-        from pystoi import stoi as _stoi
-    except ImportError:
-        return None
-    r, d = _mono_pair(ref, deg, rate, SPEECH_RATE)
-    return float(_stoi(r, d, SPEECH_RATE, extended=False))
+    return perceptual.available("visqol")
 
 
 @lru_cache(maxsize=8)
@@ -337,11 +298,14 @@ def error_correlation(ref: Any, deg: Any) -> float:
 
 
 def measure(ref: Any, deg: Any, rate: int, *, use_visqol: bool = True, speech: bool = False,
-            attacks: NDArray[np.intp] | None = None) -> dict[str, float | int | None]:
-    """All measures of one decoded signal as a flat dict (``deg`` aligned first)."""
+            attacks: NDArray[np.intp] | None = None) -> dict[str, Any]:
+    """All measures of one decoded signal as a flat dict (``deg`` aligned first); the
+    perceptual ones as ``metric`` (mean over channels) and ``metric_ch`` (per channel)."""
+    from . import perceptual
+
     r = _2d(ref)
     deg_a, delay = align(r, deg, rate)
-    out: dict[str, float | int | None] = {"delay": delay}
+    out: dict[str, Any] = {"delay": delay}
     s = snr_db(r, deg_a)
     out["snr"] = s if math.isfinite(s) else None  # JSON has no inf; None+identity = top
     out["identical"] = int(not math.isfinite(s))
@@ -356,8 +320,7 @@ def measure(ref: Any, deg: Any, rate: int, *, use_visqol: bool = True, speech: b
     out["pre_echo_nsr"] = pe_nsr if n_att and not same else None
     out["attacks"] = n_att
     out["err_corr"] = error_correlation(r, deg_a)
-    out["visqol"] = visqol(r, deg_a, rate) if use_visqol else None
-    if speech:
-        out["pesq"] = pesq_wb(r, deg_a, rate)
-        out["stoi"] = stoi(r, deg_a, rate)
+    low = low_band_snr_db(r, deg_a, rate)
+    out["snr_low"] = low if math.isfinite(low) else None
+    out.update(perceptual.scores(r, deg_a, rate, use_visqol=use_visqol, speech=speech))
     return out

@@ -5,6 +5,7 @@ Peers (name: ffmpeg encoder, container):
 * ``mp3``: ``libmp3lame`` CBR (``-b:a``), ``.mp3``
 * ``aac``: ffmpeg's native ``aac``, ``.m4a``
 * ``opus``: ``libopus`` (its default VBR at ``-b:a``), ``.opus`` (Ogg)
+* ``vorbis``: ``libvorbis`` (its managed bitrate mode at ``-b:a``), ``.ogg``
 * ``adpcm``: ``adpcm_ima_wav`` (4 bits per sample, no bitrate option), ``.wav``
 
 Each encode and decode is timed as the whole ffmpeg process (start-up, file
@@ -32,9 +33,11 @@ PEERS: dict[str, tuple[str, str]] = {
     "mp3": ("libmp3lame", ".mp3"),
     "aac": ("aac", ".m4a"),
     "opus": ("libopus", ".opus"),
+    "vorbis": ("libvorbis", ".ogg"),
     "adpcm": ("adpcm_ima_wav", ".wav"),
 }
-LABELS = {"mp3": "LAME mp3", "aac": "ffmpeg aac", "opus": "libopus", "adpcm": "ffmpeg IMA ADPCM"}
+LABELS = {"mp3": "LAME mp3", "aac": "ffmpeg aac", "opus": "libopus", "vorbis": "libvorbis",
+          "adpcm": "ffmpeg IMA ADPCM"}
 FIXED_RATE = {"adpcm"}  # peers whose bitrate is set by the format, not an option
 
 
@@ -116,6 +119,12 @@ def _run(cmd: list[str]) -> float:
         msg = p.stderr.decode(errors="replace").strip().splitlines()
         raise PeerError(f"ffmpeg failed ({' '.join(cmd[:6])}...): {msg[-1] if msg else ''}")
     return dt
+
+
+def lowest_bitrate(name: str, rate: int) -> int:
+    """The lowest nominal bitrate worth asking ``name`` for at ``rate``: LAME clamps anything
+    lower to 32 kbit/s at MPEG-1 rates (32-48 kHz), so lower asks only repeat that file."""
+    return 32000 if name == "mp3" and rate >= 32000 else 0
 
 
 def encode_options(name: str, bitrate: int | None) -> list[str]:

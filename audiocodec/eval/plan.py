@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 OURS = ("adaptive", "uniform", "nonuniform")
-PEER_NAMES = ("mp3", "aac", "opus", "adpcm")
+PEER_NAMES = ("mp3", "aac", "opus", "vorbis", "adpcm")
 MODES = ("mdct", "adpcm")
 LABELS = {
     "identity": "reference (PCM)",
@@ -31,6 +31,7 @@ LABELS = {
     "peer:mp3": "LAME mp3",
     "peer:aac": "ffmpeg aac",
     "peer:opus": "libopus",
+    "peer:vorbis": "libvorbis",
     "peer:adpcm": "ffmpeg IMA ADPCM",
 }
 METHOD_ORDER = list(LABELS)
@@ -42,8 +43,37 @@ PACKAGE = Path(__file__).resolve().parents[1]  # audiocodec/
 CODEC_SOURCES = ("core", "encoder", "adpcm", "container", "stream.py", "files.py", "errors.py",
                  "codec.py", "quantizers.py", "quant.py", "entropy.py", "mdct.py", "bitstream.py",
                  "api.py", "bands.py", "adpcm.py")
-MEASURE_SOURCES = ("eval/metrics.py",)
-CACHE_VERSION = 1
+MEASURE_SOURCES = ("eval/metrics.py", "eval/perceptual.py")
+CACHE_VERSION = 2
+#: Nominal bitrates every peer is coded at (besides the evaluation's own), so that its
+#: metric can be interpolated at the *actual* bitrate of ours: libopus VBR, for one,
+#: overshoots by up to 100% (glock: 32k nominal gives 64k actual).
+PEER_LADDER = (16000, 24000, 32000, 48000, 64000, 96000, 128000, 160000)
+#: Inputs whose file name holds one of these count as speech (PESQ-WB and STOI too, and
+#: they stay out of the music means); inputs at 16 kHz or below always do.
+SPEECH_NAMES = ("speech", "arctic")
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """What to evaluate (the parsed options of ``audiocodec eval``)."""
+
+    inputs: Sequence[Path]
+    bitrates: Sequence[int] = (24000, 32000, 48000, 64000, 96000, 128000)
+    quantizers: Sequence[str] = ("adaptive", "uniform")
+    modes: Sequence[str] = ("mdct", "adpcm")
+    peers: Sequence[str] = ("opus", "aac", "mp3", "vorbis", "adpcm")
+    speech_names: Sequence[str] = SPEECH_NAMES
+    dither: bool = False
+    out: Path = Path("eval-report")
+    jobs: int = 2
+    visqol: bool = True
+    plots: bool = True
+    fresh: bool = False
+    pre_echo_item: str | None = None
+    focus_item: str | None = None
+    quiet: bool = False
+    command: str = ""  # the command line, for the report's first paragraph
 
 
 @dataclass(frozen=True)
@@ -56,14 +86,11 @@ class Item:
     rate: int
     channels: int
     frames: int
+    speech: bool = False
 
     @property
     def seconds(self) -> float:
         return self.frames / self.rate
-
-    @property
-    def speech(self) -> bool:
-        return self.rate <= 16000
 
 
 @dataclass(frozen=True)
@@ -112,8 +139,9 @@ def measure_hash() -> str:
     return source_hash(PACKAGE / n for n in MEASURE_SOURCES)
 
 
-def load_item(path: Path) -> Item:
-    """Describe one input, refusing what eval cannot measure."""
+def load_item(path: Path, speech_names: Sequence[str] = SPEECH_NAMES) -> Item:
+    """Describe one input, refusing what eval cannot measure. It is speech when its rate is
+    16 kHz or below or its file name holds one of ``speech_names``."""
     import soundfile as sf
 
     from ..errors import InputError, UnsupportedError
@@ -128,18 +156,33 @@ def load_item(path: Path) -> Item:
         raise UnsupportedError(f"{path}: {info.channels} channels; mono or stereo only")
     if info.frames <= 0:
         raise InputError(f"{path}: holds no samples")
+    speech = info.samplerate <= 16000 or any(s and s in path.stem.lower() for s in speech_names)
     return Item(str(path.resolve()), path.stem, file_digest(path), int(info.samplerate),
-                int(info.channels), int(info.frames))
+                int(info.channels), int(info.frames), bool(speech))
+
+
+def peer_ladder(bitrates: Sequence[int]) -> list[int]:
+    """The nominal bitrates peers are coded at: ``bitrates`` and the :data:`PEER_LADDER`
+    rates from half the lowest to 1.25 times the highest."""
+    if not bitrates:
+        return []
+    lo, hi = min(bitrates) / 2, max(bitrates) * 1.25
+    return sorted({*bitrates, *(b for b in PEER_LADDER if lo <= b <= hi)})
 
 
 def plan_runs(items: Sequence[Item], bitrates: Sequence[int], quantizers: Sequence[str],
               modes: Sequence[str], peers: Sequence[str], dither: bool, pre_echo: Item | None,
               use_visqol: bool, identity: bool = True) -> list[RunSpec]:
-    """Every (item, method, bitrate) to measure, each with its cache key."""
+    """Every (item, method, bitrate) to measure, each with its cache key.
+
+    The key names the metrics and their versions (:func:`audiocodec.eval.perceptual.versions`),
+    so a new metric version re-measures."""
     from . import peers as peer_mod
+    from .perceptual import versions
 
     chash, mhash = codec_hash(), measure_hash()
     fver = peer_mod.ffmpeg_version()
+    metric_versions = versions()
     runs: list[RunSpec] = []
 
     def add(item: Item, method: str, br: int | None) -> None:
@@ -147,33 +190,38 @@ def plan_runs(items: Sequence[Item], bitrates: Sequence[int], quantizers: Sequen
             who = f"{fver} {peer_mod.encode_options(method[5:], br)}"
         else:
             who = chash if method != "identity" else ""
-        key = json.dumps([CACHE_VERSION, item.digest, method, br, who, mhash, use_visqol,
-                          item.speech])
+        key = json.dumps([CACHE_VERSION, item.digest, method, br, who, mhash, metric_versions,
+                          use_visqol, item.speech])
         runs.append(RunSpec(item, method, br, use_visqol, hashlib.sha1(key.encode()).hexdigest(),
                             who if method != "identity" else ""))
 
     for it in items:
         if identity:
             add(it, "identity", None)
-        if "mdct" in modes:
-            for q in quantizers:
-                for br in bitrates:
-                    add(it, q, br)
-            if dither:
-                for br in bitrates:
-                    add(it, "uniform+dither", br)
-            if pre_echo is not None and it.path == pre_echo.path:
-                for br in bitrates:
-                    add(it, "adaptive-nobs", br)
-        if "adpcm" in modes:
-            add(it, "adpcm", None)
+        for method, br in _our_runs(it, bitrates, quantizers, modes, dither, pre_echo):
+            add(it, method, br)
         for p in peers:
             if p == "adpcm":
                 add(it, "peer:adpcm", None)
-            else:
-                for br in bitrates:
+                continue
+            for br in peer_ladder(bitrates):
+                if br >= peer_mod.lowest_bitrate(p, it.rate):
                     add(it, f"peer:{p}", br)
     return runs
+
+
+def _our_runs(it: Item, bitrates: Sequence[int], quantizers: Sequence[str], modes: Sequence[str],
+              dither: bool, pre_echo: Item | None) -> list[tuple[str, int | None]]:
+    out: list[tuple[str, int | None]] = []
+    if "mdct" in modes:
+        out += [(q, br) for q in quantizers for br in bitrates]
+        if dither:
+            out += [("uniform+dither", br) for br in bitrates]
+        if pre_echo is not None and it.path == pre_echo.path:
+            out += [("adaptive-nobs", br) for br in bitrates]
+    if "adpcm" in modes:
+        out.append(("adpcm", None))
+    return out
 
 
 def pick_item(items: Sequence[Item], wanted: str | None, prefer: Sequence[str]) -> Item | None:

@@ -1,7 +1,9 @@
 """Figures for the evaluation report (matplotlib, Agg backend: no display needed).
 
-Imported only by :mod:`audiocodec.evaluate` when it draws; every function
-writes one PNG and returns nothing.
+Imported only by :mod:`audiocodec.eval.report` when it draws; every function
+writes one PNG and returns nothing. Quality figures put the legend outside the
+axes, the bitrate on a log axis with ticks at the measured rates, and each
+metric in its own panel.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 from numpy.typing import NDArray  # noqa: E402
+
+from .plan import LABELS  # noqa: E402
 
 DPI = 110
 STYLE = {  # ours solid, peers dashed
@@ -24,7 +29,7 @@ STYLE = {  # ours solid, peers dashed
     "uniform+dither": ("C7", "-", "v"), "adaptive-nobs": ("C9", "-", "x"),
     "adpcm": ("C5", "", "D"), "identity": ("k", "", "*"),
     "peer:mp3": ("C3", "--", "o"), "peer:aac": ("C4", "--", "s"), "peer:opus": ("C6", "--", "^"),
-    "peer:adpcm": ("C8", "", "d"),
+    "peer:vorbis": ("C8", "--", "v"), "peer:adpcm": ("C8", "", "d"),
 }
 
 
@@ -32,48 +37,101 @@ def _db(x: Any) -> NDArray[np.float64]:
     return 10.0 * np.log10(np.maximum(np.asarray(x, dtype=np.float64), 1e-20))
 
 
-def quality_vs_bitrate(results: Sequence[Mapping[str, Any]], items: Sequence[str],
-                       labels: Mapping[str, str], path: Path, metric: str = "visqol") -> None:
-    """One panel per item: ``metric`` against actual kbit/s, one line per method."""
-    n = len(items)
-    cols = min(3, n)
-    rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.0 * rows), squeeze=False)
-    for ax, item in zip(axes.flat, items, strict=False):
-        rs = [r for r in results if r["item"] == item and r.get(metric) is not None
-              and r["method"] != "identity"]
-        for m in dict.fromkeys(r["method"] for r in rs):
-            pts = sorted((float(r["bitrate"]) / 1000, float(r[metric])) for r in rs
-                         if r["method"] == m)
-            color, ls, mk = STYLE.get(m, ("grey", "-", "."))
-            xs, ys = zip(*pts, strict=True)
-            ax.plot(xs, ys, color=color, linestyle=ls or "none", marker=mk, ms=4,
-                    label=labels.get(m, m))
-        ax.set_xscale("log")
-        ticks = [16, 32, 64, 128, 256, 512, 1536]
-        ax.set_xticks(ticks)
-        ax.set_xticklabels([str(t) for t in ticks])
-        top = max((float(r["bitrate"]) / 1000 for r in rs), default=200.0)
-        ax.set_xlim(20, top * 1.4)
-        ax.set_title(item, fontsize=10)
-        ax.set_xlabel("actual bitrate, kbit/s")
-        ax.set_ylabel({"visqol": "ViSQOL MOS-LQO", "segsnr": "segmental SNR, dB"}.get(metric, metric))
-        ax.grid(True, alpha=0.3)
-        if metric == "visqol":
-            ax.axhline(4.73, color="k", lw=0.6, alpha=0.5)
-    for ax in list(axes.flat)[n:]:
-        ax.axis("off")
+AXIS = {"visqol": "ViSQOL/ch MOS-LQO", "zimtohrli": "Zimtohrli MOS", "pesq": "PESQ-WB MOS-LQO",
+        "stoi": "STOI", "segsnr": "segmental SNR, dB"}
+TOP = {"visqol": 4.73, "zimtohrli": 5.0, "pesq": 4.64, "stoi": 1.0}  # identical signals
+
+
+def _bitrate_axis(ax: Any, ticks_kbps: Sequence[float]) -> None:
+    """Log-bitrate x axis with ticks (and nothing else) at the measured rates."""
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator(list(ticks_kbps)))
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.set_xticklabels([f"{t:.0f}" for t in ticks_kbps])
+    ax.set_xlabel("actual bitrate, kbit/s")
+    ax.grid(True, alpha=0.3)
+
+
+def _metric_axis(ax: Any, metric: str) -> None:
+    ax.set_ylabel(AXIS.get(metric, metric))
+    if metric in TOP:
+        ax.axhline(TOP[metric], color="k", lw=0.6, alpha=0.5)
+
+
+def _legend_outside(fig: Any, axes: Any) -> None:
     handles, names = [], []
-    for ax in axes.flat:
+    for ax in np.asarray(axes).flat:
         for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
             if lab not in names:
                 handles.append(h)
                 names.append(lab)
     if names:
-        fig.legend(handles, names, loc="lower center", ncol=min(5, len(names)), fontsize=8,
+        fig.legend(handles, names, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=9,
                    frameon=False)
-    fig.tight_layout(rect=(0, 0.06 + 0.02 * (len(names) > 5), 1, 1))
-    fig.savefig(path, dpi=DPI)
+
+
+def quality_vs_bitrate(results: Sequence[Mapping[str, Any]], items: Sequence[str],
+                       metrics: Sequence[str], labels: Mapping[str, str], path: Path,
+                       ticks_kbps: Sequence[float]) -> None:
+    """One row per item, one panel per metric: each method's score against the actual
+    bitrates it produced (peers over their whole ladder of nominal rates)."""
+    fig, axes = plt.subplots(len(items), len(metrics), squeeze=False,
+                             figsize=(4.6 * len(metrics), 3.3 * len(items)))
+    for row, item in zip(axes, items, strict=True):
+        for ax, metric in zip(row, metrics, strict=True):
+            rs = [r for r in results if r["item"] == item and r.get(metric) is not None
+                  and r["method"] != "identity" and r["nominal"] is not None]
+            if not rs:
+                ax.axis("off")
+                continue
+            for m in dict.fromkeys(r["method"] for r in rs):
+                pts = sorted((float(r["bitrate"]) / 1000, float(r[metric])) for r in rs
+                             if r["method"] == m)
+                color, ls, mk = STYLE.get(m, ("grey", "-", "."))
+                xs, ys = zip(*pts, strict=True)
+                ax.plot(xs, ys, color=color, linestyle=ls or "none", marker=mk, ms=3.5,
+                        label=labels.get(m, m))
+            _bitrate_axis(ax, ticks_kbps)
+            ax.set_xlim(min(ticks_kbps) * 0.7, max(ticks_kbps) * 1.45)
+            _metric_axis(ax, metric)
+            ax.set_title(f"{item}: {AXIS.get(metric, metric).split(' ')[0]}", fontsize=10)
+    _legend_outside(fig, axes)
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+
+
+def equal_rate_means(series: Mapping[str, Mapping[str, Sequence[tuple[float, float, bool]]]],
+                     metrics: Sequence[str], path: Path, title: str) -> None:
+    """One panel per metric: the mean over items at equal actual bitrate. ``series`` maps a
+    method to ``{metric: [(kbit/s, score, inside), ...]}``; a point read off the end of a
+    method's measured curve (``inside`` False) is drawn hollow. The ticks are the first
+    method's rates."""
+    fig, axes = plt.subplots(1, len(metrics), squeeze=False, figsize=(5.0 * len(metrics), 3.8))
+    ticks = [p[0] for p in next(iter(series.values()), {}).get(metrics[0], [])]
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        for m, by_metric in series.items():
+            pts = list(by_metric.get(metric, []))
+            if not pts:
+                continue
+            color, ls, mk = STYLE.get(m, ("grey", "-", "."))
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], color=color, linestyle=ls or "-",
+                    marker=mk, ms=4, label=LABELS.get(m, m))
+            out = [p for p in pts if not p[2]]
+            if out:
+                ax.plot([p[0] for p in out], [p[1] for p in out], linestyle="none", marker=mk,
+                        ms=7, markerfacecolor="white", color=color)
+        if ticks:
+            _bitrate_axis(ax, ticks)
+            ax.set_xlim(min(ticks) * 0.85, max(ticks) * 1.18)
+        _metric_axis(ax, metric)
+        ax.set_title(AXIS.get(metric, metric), fontsize=10)
+    fig.suptitle(title, fontsize=11)
+    _legend_outside(fig, axes)
+    fig.text(1.0, 0.08, "hollow: beyond that method's\nmeasured range (nearest end)",
+             fontsize=8, ha="left", color="0.3")
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
     plt.close(fig)
 
 

@@ -12,6 +12,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -102,16 +103,33 @@ def execute(spec: RunSpec) -> dict[str, Any]:
 
 
 def execute_safe(spec: RunSpec) -> tuple[str, dict[str, Any] | None, str | None]:
-    """:func:`execute`, with an error returned as text instead of raised."""
+    """:func:`execute`, with an error returned as text instead of raised. A peer that
+    refuses a nominal bitrate (libvorbis below its floor, say) is not an error: its result
+    is ``{"refused": message}`` (cached like any other, so it is not asked again)."""
+    from .peers import PeerError
+
     try:
         return spec.key, execute(spec), None
+    except PeerError as e:
+        return spec.key, {"refused": str(e), "item": spec.item.name, "method": spec.method,
+                          "nominal": spec.bitrate}, None
     except Exception as e:  # one failed run must not sink the whole evaluation
         return spec.key, None, f"{type(e).__name__}: {e}"
 
 
-def run_all(runs: Sequence[RunSpec], cache: Cache, jobs: int, quiet: bool = False
-            ) -> tuple[list[dict[str, Any]], list[str], int]:
-    """Results for ``runs`` (cached or computed), errors, and how many were computed."""
+@dataclass
+class Outcome:
+    """What :func:`run_all` found: results (cached or computed), errors, the runs a peer
+    refused (``item method nominal``), and how many runs were computed."""
+
+    results: list[dict[str, Any]]
+    errors: list[str]
+    refused: list[str]
+    computed: int
+
+
+def run_all(runs: Sequence[RunSpec], cache: Cache, jobs: int, quiet: bool = False) -> Outcome:
+    """Results for ``runs``: from the cache, or computed in ``jobs`` worker processes."""
     todo = [r for r in runs if cache.get(r.key) is None]
     # longest items first so the workers finish together
     todo.sort(key=lambda r: -r.item.seconds)
@@ -146,5 +164,6 @@ def run_all(runs: Sequence[RunSpec], cache: Cache, jobs: int, quiet: bool = Fals
                 done(*f.result())
     if bar is not None:
         bar.close()
-    results = [v for v in (cache.get(r.key) for r in runs) if v is not None]
-    return results, errors, len(todo)
+    found = [v for v in (cache.get(r.key) for r in runs) if v is not None]
+    refused = [f"{v['item']} {v['method']} {v['nominal']}" for v in found if "refused" in v]
+    return Outcome([v for v in found if "refused" not in v], errors, refused, len(todo))
