@@ -44,6 +44,12 @@ def encode(pcm: Any, sample_rate: int, **options: Any) -> bytes:
     sample_rate : int
     **options
         Passed to :class:`Encoder` (``bitrate``, ``mode``, ``quantizer`` ...).
+
+    The bytes equal the streaming :class:`Encoder`'s header plus its packets, fed in blocks
+    of any size, when both use the same ``serial`` and ``total_samples`` (this function sets
+    the length). Without ``serial=`` each stream draws a random one; it seeds the frame CRCs
+    and the decoder's noise-fill generator, so two encodes of the same audio then decode to
+    slightly different noise in noise-filled bands (about 0.05 at 32 kbit/s, peak).
     """
     a = np.asarray(pcm)
     if a.ndim == 1:

@@ -106,6 +106,20 @@ def test_chunked_equals_one_shot(opts: dict) -> None:  # type: ignore[type-arg]
     assert pkts == ref
 
 
+@pytest.mark.parametrize("opts", [{"bitrate": 32000}, {"low_delay": True}, {"mode": "adpcm"}])
+def test_streamed_equals_encode_function(opts: dict) -> None:  # type: ignore[type-arg]
+    """``audiocodec.encode()`` == header + streamed packets, given the same serial and length;
+    only the serial (random unless given: it seeds the CRCs and the noise-fill generator) and
+    the header's length field can differ between two encodes of the same audio."""
+    x = music_like(seconds=0.8, seed=6)
+    enc = Encoder(48000, 2, serial=7, total_samples=len(x), **opts)
+    pkts: list[bytes] = []
+    for i in range(0, len(x), 480):
+        pkts += enc.encode(x[i : i + 480])
+    pkts += enc.flush()
+    assert enc.header + b"".join(pkts) == audiocodec.encode(x, 48000, serial=7, **opts)
+
+
 @pytest.mark.parametrize("quantizer", QUANTIZERS)
 @pytest.mark.parametrize("bitrate", [64000, 128000])
 def test_cbr_within_5_percent(quantizer: str, bitrate: int) -> None:
