@@ -300,3 +300,44 @@ def test_adaptive_tuning_is_configuration() -> None:
     assert audiocodec.encode(x, 48000, bitrate=64000, serial=3) == base
     with pytest.raises(dataclasses.FrozenInstanceError):
         DEFAULT_TUNING.shape_alpha = 0.5  # type: ignore[misc]
+
+
+def test_payload_fit_is_bounded_and_finds_the_smallest_fitting_step() -> None:
+    """The real-coder fallback of the rate loop gallops and bisects: a bounded number of
+    codings even when the estimate was far too low, and the same step as a linear scan."""
+    from audiocodec.core.layout import INFO_MS, INFO_POWER_LAW
+    from audiocodec.core.quant import LAW_POWER, LAW_UNIFORM, SF_MAX
+    from audiocodec.encoder import rate
+
+    enc = Encoder(48000, 2, bitrate=64000, serial=1)
+    me = enc._mode
+    x = music_like(seconds=0.1, seed=2)[:2048].T.astype(np.float64)
+    coefs = me.config.analyze(np.ascontiguousarray(x), 0)
+    plan = me._q.plan(coefs, False)
+    edges = me.config.edges(False)
+    nb = len(edges) - 1
+    law = LAW_POWER if plan.info & INFO_POWER_LAW else LAW_UNIFORM
+    assert plan.info & ~(INFO_POWER_LAW | INFO_MS) == 0
+    fixed = np.full(plan.offsets.shape, -1, np.int32)
+    dither = np.zeros_like(coefs)
+    rate.magnitudes(plan.coefs, law, me._mag)
+    calls = {"n": 0}
+    real = me._payload
+
+    def counting(*a):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        return real(*a)
+
+    me._payload = counting
+    for cap in (64.0, 400.0, 2000.0):
+        sf = me._sf[:, :nb]
+        rate.make_sf(plan.offsets, 0, nb, fixed, sf)  # start far too fine
+        rate.quantize_mag(plan.coefs, me._mag, dither, sf, edges, nb, law, me._qbuf)
+        calls["n"] = 0
+        g, _, nbytes = me._fit_payload(plan.coefs, dither, plan, edges, nb, law, fixed, 0, cap)
+        assert calls["n"] <= 2 * 8 + 2
+        assert 8 * nbytes <= cap or g == SF_MAX
+        for t in range(g):  # linear oracle: nothing finer fits
+            rate.make_sf(plan.offsets, t, nb, fixed, sf)
+            rate.quantize_mag(plan.coefs, me._mag, dither, sf, edges, nb, law, me._qbuf)
+            assert 8 * real(me._qbuf, sf, edges, nb, plan) > cap

@@ -211,24 +211,55 @@ class MdctEncoder:
         if self._q.refine(plan, sf, edges):
             offsets = plan.offsets
             g = rate.search_g(coefs, mag, dither, offsets, fixed, edges, nb, law, target, g, sf, q)
-        hard_cap = per_frame + max(0.0, rs.reservoir)
-        nbytes = 0
-        est = 0.0
-        for i in range(quant.SF_MAX + 1):
-            if i:
-                rate.make_sf(offsets, g, nb, fixed, sf)
-                rate.quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
-            est = rate.estimate_bits(q, sf, edges, nb)
-            nbytes = self._payload(q, sf, edges, nb, plan)
-            if (8 * nbytes <= max(hard_cap, 64) and est < 1e29) or g >= quant.SF_MAX:
-                break
-            g += 1
+        g, est, nbytes = self._fit_payload(coefs, dither, plan, edges, nb, law, fixed, g,
+                                           max(per_frame + max(0.0, rs.reservoir), 64.0))
         used = 8 * (nbytes + head_bytes)
         if est > 64:
             rs.ratio = 0.9 * rs.ratio + 0.1 * (8 * nbytes / est)
         rs.reservoir = min(max_res, rs.reservoir + per_frame - used)
         rs.last_g = g
         return nbytes
+
+    def _fit_payload(self, coefs: NDArray[np.float64], dither: NDArray[np.float64], plan: Plan,
+                     edges: NDArray[np.int32], nb: int, law: int, fixed: NDArray[np.int32], g: int,
+                     cap: float) -> tuple[int, float, int]:
+        """Code the frame at the searched ``g``; if the real payload exceeds ``cap`` bits (the
+        estimate was low), the smallest coarser ``g`` that fits, by galloping and bisection on
+        the real coder: at most ``2 log2(SF_MAX) + 2`` codings, one in nearly every frame.
+        Returns ``(g, estimated bits, payload bytes)``; the buffers hold that coding."""
+        sf = self._sf[:, :nb]
+        q, mag = self._qbuf, self._mag
+
+        def attempt(t: int, requantize: bool) -> tuple[bool, float, int]:
+            if requantize:
+                rate.make_sf(plan.offsets, t, nb, fixed, sf)
+                rate.quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
+            est = rate.estimate_bits(q, sf, edges, nb)
+            nbytes = self._payload(q, sf, edges, nb, plan)
+            return (8 * nbytes <= cap and est < 1e29) or t >= quant.SF_MAX, est, nbytes
+
+        ok, est, nbytes = attempt(g, False)
+        if ok:
+            return g, est, nbytes
+        lo, span = g, 1  # lo: known not to fit
+        while True:
+            hi = min(quant.SF_MAX, lo + span)
+            ok, est, nbytes = attempt(hi, True)
+            if ok:
+                break
+            lo, span = hi, 2 * span
+        last = hi
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            ok, e_mid, n_mid = attempt(mid, True)
+            last = mid
+            if ok:
+                hi, est, nbytes = mid, e_mid, n_mid
+            else:
+                lo = mid
+        if last != hi:
+            _, est, nbytes = attempt(hi, True)
+        return hi, est, nbytes
 
     def _observe(self, info: int, short: bool, edges: NDArray[np.int32], sf: NDArray[np.int32],
                  bits: int) -> None:
