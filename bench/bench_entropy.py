@@ -22,7 +22,7 @@ import soundfile as sf
 
 from audiocodec import Encoder
 from audiocodec.core import FrameStats, entropy
-from audiocodec.core.layout import INFO_MS
+from audiocodec.core.layout import INFO_COARSE_SF, INFO_MS
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "audio"
 
@@ -37,7 +37,7 @@ def _payload_bytes(st: FrameStats, q: np.ndarray, buf: np.ndarray) -> int:
     ms = np.zeros(sf_.shape[1], np.uint8)
     mag0, sf0, ms0 = entropy.model_tables()
     return int(entropy.encode_payload(q, sf_, g, nbc, zeros, ms, bool(st.info & INFO_MS),
-                                      st.edges, mag0, sf0, ms0, buf))
+                                      bool(st.info & INFO_COARSE_SF), st.edges, mag0, sf0, ms0, buf))
 
 
 def measure(path: Path, bitrate: int, seconds: float) -> tuple[float, float, float]:

@@ -139,7 +139,8 @@ def test_higher_bitrate_never_worse_snr() -> None:
     assert snrs == sorted(snrs)
 
 
-def test_entropy_roundtrip_seeded() -> None:
+@pytest.mark.parametrize("coarse", [False, True])
+def test_entropy_roundtrip_seeded(coarse: bool) -> None:
     rng = np.random.default_rng(4)
     mag0, sf0, ms0 = entropy.model_tables()
     edges = np.linspace(0, 256, 17).astype(np.int32)
@@ -148,17 +149,19 @@ def test_entropy_roundtrip_seeded() -> None:
         nbc = np.array([16, int(rng.integers(0, 17))], np.int32)
         q[1, edges[nbc[1]] :] = 0
         g = rng.integers(0, 256, 2).astype(np.int32)
-        sf = np.clip(g[:, None] + np.cumsum(rng.integers(-2, 3, (2, 16)), axis=1), 0, 255).astype(
-            np.int32
-        )
+        steps = rng.integers(-2, 3, (2, 16)) * (2 if coarse else 1)
+        sf = np.clip(g[:, None] + np.cumsum(steps, axis=1), 0, 255).astype(np.int32)
+        if coarse:  # every band-to-band step even, as rate.make_sf leaves them
+            g &= ~1
+            sf = np.clip(g[:, None] + np.cumsum(steps, axis=1), 0, 254).astype(np.int32)
         sf[:, 0] = g
         sf[1, nbc[1] :] = sf[1, nbc[1] - 1] if nbc[1] else g[1]
         nf = np.array([3, 0], np.int32)
         ms = rng.integers(0, 2, 16).astype(np.uint8)
         buf = np.zeros(8192, np.uint8)
-        n = entropy.encode_payload(q, sf, g, nbc, nf, ms, True, edges, mag0, sf0, ms0, buf)
+        n = entropy.encode_payload(q, sf, g, nbc, nf, ms, True, coarse, edges, mag0, sf0, ms0, buf)
         outs = [np.zeros_like(a) for a in (q, sf, g, nbc, nf, ms)]
-        r = entropy.decode_payload(buf[:n].copy(), n, 2, 16, True, edges, mag0, sf0, ms0, *outs)
+        r = entropy.decode_payload(buf[:n].copy(), n, 2, 16, True, coarse, edges, mag0, sf0, ms0, *outs)
         assert r == 0
         for a, b in zip((q, sf, g, nbc, nf), outs[:5], strict=True):
             np.testing.assert_array_equal(a, b)
@@ -248,22 +251,25 @@ def test_rate_search_matches_exhaustive_scan(seed: int) -> None:
     offsets = rng.integers(-8, 9, (2, nb)).astype(np.int32)
     fixed = np.full((2, nb), -1, np.int32)
     law = LAW_POWER if seed % 2 else LAW_UNIFORM
+    coarse = seed >= 3
     mag = np.empty_like(coefs)
     quant.magnitudes(coefs, law, mag)
     dither = np.zeros_like(coefs)
     sf_a, sf_b = np.zeros((2, nb), np.int32), np.zeros((2, nb), np.int32)
     q_a, q_b = np.zeros((2, 1024), np.int32), np.zeros((2, 1024), np.int32)
     for target in (200.0, 1500.0, 6000.0, 1e9):
-        want = quant.search_g_reference(coefs, mag, dither, offsets, fixed, edges, nb, law, target, sf_b, q_b)
+        want = quant.search_g_reference(coefs, mag, dither, offsets, fixed, edges, nb, law, target, sf_b, q_b,
+                                           coarse)
         for guess in (0, want - 3, want, want + 1, want + 40, SF_MAX):
-            g = quant.search_g(coefs, mag, dither, offsets, fixed, edges, nb, law, target, guess, sf_a, q_a)
+            g = quant.search_g(coefs, mag, dither, offsets, fixed, edges, nb, law, target, guess, sf_a, q_a,
+                               coarse)
             # what the search guarantees: g fits and g - 1 does not ...
-            assert quant.estimate_bits(q_a, sf_a, edges, nb) <= target or g == SF_MAX
+            assert quant.estimate_bits(q_a, sf_a, edges, nb, coarse) <= target or g == SF_MAX
             if 0 < g < SF_MAX:
                 sf_c, q_c = sf_a.copy(), q_a.copy()
-                quant.make_sf(offsets, g - 1, nb, fixed, sf_c)
+                quant.make_sf(offsets, g - 1, nb, fixed, sf_c, coarse)
                 quant.quantize_mag(coefs, mag, dither, sf_c, edges, nb, law, q_c)
-                assert quant.estimate_bits(q_c, sf_c, edges, nb) > target
+                assert quant.estimate_bits(q_c, sf_c, edges, nb, coarse) > target
             # ... which on these seeds (estimate monotone near the targets) is the scan's answer
             assert g == want, (target, guess)
             np.testing.assert_array_equal(sf_a, sf_b)
@@ -331,13 +337,13 @@ def test_payload_fit_is_bounded_and_finds_the_smallest_fitting_step() -> None:
     me._payload = counting
     for cap in (64.0, 400.0, 2000.0):
         sf = me._sf[:, :nb]
-        rate.make_sf(plan.offsets, 0, nb, fixed, sf)  # start far too fine
+        rate.make_sf(plan.offsets, 0, nb, fixed, sf, False)  # start far too fine
         rate.quantize_mag(plan.coefs, me._mag, dither, sf, edges, nb, law, me._qbuf)
         calls["n"] = 0
         g, _, nbytes = me._fit_payload(plan.coefs, dither, plan, edges, nb, law, fixed, 0, cap)
         assert calls["n"] <= 2 * 8 + 2
         assert 8 * nbytes <= cap or g == SF_MAX
         for t in range(g):  # linear oracle: nothing finer fits
-            rate.make_sf(plan.offsets, t, nb, fixed, sf)
+            rate.make_sf(plan.offsets, t, nb, fixed, sf, False)
             rate.quantize_mag(plan.coefs, me._mag, dither, sf, edges, nb, law, me._qbuf)
             assert 8 * real(me._qbuf, sf, edges, nb, plan) > cap

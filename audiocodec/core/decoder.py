@@ -15,6 +15,7 @@ from ..container import aqc
 from ..errors import FrameError
 from . import entropy, quant
 from .layout import (
+    INFO_COARSE_SF,
     INFO_LEFT_SHORT,
     INFO_MS,
     INFO_POWER_LAW,
@@ -68,8 +69,9 @@ class MdctDecoder:
             raise FrameError("M/S flag in a mono stream")
         sf = self._sf[:, :nb]
         mag0, sf0, ms0 = entropy.model_tables()
-        r = entropy.decode_payload(body, body.shape[0], self.channels, nb, ms_on, edges, mag0, sf0,
-                                   ms0, self._q, sf, self._g, self._nbc, self._nf, self._ms)
+        r = entropy.decode_payload(body, body.shape[0], self.channels, nb, ms_on,
+                                   bool(info & INFO_COARSE_SF), edges, mag0, sf0, ms0, self._q, sf,
+                                   self._g, self._nbc, self._nf, self._ms)
         if r != 0:
             raise FrameError("frame payload does not decode (damaged)")
         law = quant.LAW_POWER if info & INFO_POWER_LAW else quant.LAW_UNIFORM

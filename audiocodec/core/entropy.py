@@ -6,15 +6,17 @@ range falls below 2**24), as used by LZMA. Symbols are coded against
 cumulative frequency tables; models adapt as they code and are *reset at
 every frame*, so each frame decodes on its own.
 
-Payload layout of one MDCT frame (all inside one range-coded stream; the
-container adds the frame header and CRC, see :mod:`audiocodec.bitstream`)::
+Payload layout of one MDCT frame after its info byte (all inside one
+range-coded stream; the container frames it, see :mod:`audiocodec.container.aqc`)::
 
     for each channel c:  g[c]   8 bits raw   global step index
-                         nbc[c] 7 bits raw   number of coded bands (rest are zero)
+                         nbc[c] W bits raw   number of coded bands (rest are zero),
+                                             W = bits to hold 0..nb (nb bands in the frame)
                          nf[c]  3 bits raw   noise-fill level (0 = off)
     if stereo_ms:        one adaptive binary flag per band b < max(nbc)   (1 = M/S)
-    for each channel c:  for b < nbc[c]: sf[c,b] - sf[c,b-1] (sf[c,-1] = g[c])
-                         as a symbol of the 32-ary SF model, offset 16
+    for each channel c:  for b < nbc[c]: d = sf[c,b] - sf[c,b-1] (sf[c,-1] = g[c]),
+                         or d / 2 in a coarse frame (info bit 5: steps in 3 dB units,
+                         every d even), as a symbol of the 32-ary SF model, offset 16
     for each channel c:  for k < edges[nbc[c]]: |q| as a symbol of the 18-ary
                          magnitude model selected by the context
                          ctx(2*|q[k-1]| + |q[k-2]|); 17 is an escape followed
@@ -290,6 +292,15 @@ def dec_expgolomb(st: NDArray[np.int64], buf: NDArray[np.uint8], n: int) -> int:
 
 
 @njit(cache=True, inline="always")
+def nbc_bits(nb: int) -> int:
+    """Width of the coded-band count field: enough bits for 0..nb."""
+    n = 1
+    while (1 << n) <= nb:
+        n += 1
+    return n
+
+
+@njit(cache=True, inline="always")
 def _ctx(a: int) -> int:
     c = 0
     while a > CTX_BOUNDS[c]:
@@ -310,9 +321,9 @@ def _fresh_models(mag0: NDArray[np.int32], sf0: NDArray[np.int32], ms0: NDArray[
 @njit(cache=True)
 def encode_payload(
     q: NDArray[np.int32], sf: NDArray[np.int32], g: NDArray[np.int32], nbc: NDArray[np.int32],
-    nf: NDArray[np.int32], ms: NDArray[np.uint8], stereo_ms: bool, edges: NDArray[np.int32],
-    mag0: NDArray[np.int32], sf0: NDArray[np.int32], ms0: NDArray[np.int32],
-    buf: NDArray[np.uint8],
+    nf: NDArray[np.int32], ms: NDArray[np.uint8], stereo_ms: bool, coarse: bool,
+    edges: NDArray[np.int32], mag0: NDArray[np.int32], sf0: NDArray[np.int32],
+    ms0: NDArray[np.int32], buf: NDArray[np.uint8],
 ) -> int:
     """Range-code one frame. Returns bytes written to ``buf`` or ERR_OVERRUN.
 
@@ -325,9 +336,10 @@ def encode_payload(
     enc_init(st)
     mag, mtot, sfm, stot, msm, mstot = _fresh_models(mag0, sf0, ms0)
     nch = q.shape[0]
+    wnbc = nbc_bits(edges.shape[0] - 1)
     for c in range(nch):
         enc_bits(st, buf, g[c], 8)
-        enc_bits(st, buf, nbc[c], 7)
+        enc_bits(st, buf, nbc[c], wnbc)
         enc_bits(st, buf, nf[c], 3)
     if stereo_ms:
         nbmax = max(nbc[0], nbc[1])
@@ -336,8 +348,10 @@ def encode_payload(
     for c in range(nch):
         prev = g[c]
         for b in range(nbc[c]):
-            d = sf[c, b] - prev + SF_OFFSET
-            enc_symbol(st, buf, sfm, stot, 0, d)
+            d = sf[c, b] - prev
+            if coarse:
+                d //= 2  # the encoder made every step even (rate.make_sf)
+            enc_symbol(st, buf, sfm, stot, 0, d + SF_OFFSET)
             prev = sf[c, b]
     for c in range(nch):
         end = edges[nbc[c]]
@@ -361,8 +375,8 @@ def encode_payload(
 
 @njit(cache=True)
 def decode_payload(
-    buf: NDArray[np.uint8], n: int, nch: int, nb: int, stereo_ms: bool, edges: NDArray[np.int32],
-    mag0: NDArray[np.int32], sf0: NDArray[np.int32], ms0: NDArray[np.int32],
+    buf: NDArray[np.uint8], n: int, nch: int, nb: int, stereo_ms: bool, coarse: bool,
+    edges: NDArray[np.int32], mag0: NDArray[np.int32], sf0: NDArray[np.int32], ms0: NDArray[np.int32],
     q: NDArray[np.int32], sf: NDArray[np.int32], g: NDArray[np.int32], nbc: NDArray[np.int32],
     nf: NDArray[np.int32], ms: NDArray[np.uint8],
 ) -> int:
@@ -377,9 +391,10 @@ def decode_payload(
     mag, mtot, sfm, stot, msm, mstot = _fresh_models(mag0, sf0, ms0)
     q[:, :] = 0
     ms[:] = 0
+    wnbc = nbc_bits(nb)
     for c in range(nch):
         g[c] = dec_bits(st, buf, n, 8)
-        nbc[c] = dec_bits(st, buf, n, 7)
+        nbc[c] = dec_bits(st, buf, n, wnbc)
         nf[c] = dec_bits(st, buf, n, 3)
         if nbc[c] > nb:
             return ERR_BAD_VALUE
@@ -390,7 +405,8 @@ def decode_payload(
     for c in range(nch):
         prev = g[c]
         for b in range(nbc[c]):
-            v = prev + dec_symbol(st, buf, n, sfm, stot, 0) - SF_OFFSET
+            d = dec_symbol(st, buf, n, sfm, stot, 0) - SF_OFFSET
+            v = prev + (2 * d if coarse else d)
             if v < 0 or v > 255:
                 return ERR_BAD_VALUE
             sf[c, b] = v

@@ -84,6 +84,17 @@ def dequantize(
             out[c, k] = 0.0
 
 
+@njit(cache=True, inline="always")
+def coarse_delta(d: int, prev: int) -> int:
+    """The 3 dB symbol for a band-to-band step ``d`` (1.5 dB units) after a band at ``prev``:
+    ``floor(d / 2)`` (the finer step), or one more where that would fall below index 0.
+    A coarse frame codes this symbol and the decoder rebuilds ``prev + 2 * symbol``."""
+    k = d // 2
+    if prev + 2 * k < 0:
+        k += 1
+    return k
+
+
 def step_of(sf: NDArray[np.integer] | int) -> NDArray[np.float64]:
     """Step size for scale-factor index/indices (vectorised, for analysis and plots)."""
     return np.asarray(2.0 ** ((np.asarray(sf, dtype=np.float64) - SF_BIAS) / 4.0))

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from ..container import aqc
 from ..core import entropy, quant
 from ..core.layout import (
+    INFO_COARSE_SF,
     INFO_LEFT_SHORT,
     INFO_MS,
     INFO_POWER_LAW,
@@ -62,6 +63,8 @@ class MdctEncoder:
         self.bitrate = bitrate
         self.quality = quality
         self.dither = dither
+        # low delay: 3 dB scale-factor steps (side information is most of a short frame's bits)
+        self.coarse_sf = low_delay
         self._observer = observer
         n, ovl = frame_layout(sample_rate, low_delay, frame_size)
         self.config = c = MdctConfig(sample_rate, channels, n, ovl, "kbd", block_switching and not low_delay)
@@ -173,7 +176,7 @@ class MdctEncoder:
         edges = c.edges(short)
         nb = len(edges) - 1
         plan = self._q.plan(coefs, short)
-        info |= plan.info
+        info |= plan.info | (INFO_COARSE_SF if self.coarse_sf else 0)
         coefs = plan.coefs
         offsets = plan.offsets
         fixed = plan.fixed if plan.fixed is not None else np.full(offsets.shape, -1, np.int32)
@@ -185,7 +188,7 @@ class MdctEncoder:
         dither = self._dither_for_frame(law)
         if self.quality is not None:
             g = int(round(self._q.quality_to_g(self.quality)))
-            rate.make_sf(offsets, g, nb, fixed, sf)
+            rate.make_sf(offsets, g, nb, fixed, sf, self.coarse_sf)
             rate.quantize_mag(coefs, self._mag, dither, sf, edges, nb, law, q)
             nbytes = self._payload(q, sf, edges, nb, plan)
         else:
@@ -207,10 +210,12 @@ class MdctEncoder:
         budget = max(8.0, budget - 8 * head_bytes + 8)
         # galloping search on g with the estimator, corrected by the tracked ratio
         target = budget / max(0.5, rs.ratio)
-        g = rate.search_g(coefs, mag, dither, offsets, fixed, edges, nb, law, target, rs.last_g, sf, q)
+        g = rate.search_g(coefs, mag, dither, offsets, fixed, edges, nb, law, target, rs.last_g, sf, q,
+                          self.coarse_sf)
         if self._q.refine(plan, sf, edges):
             offsets = plan.offsets
-            g = rate.search_g(coefs, mag, dither, offsets, fixed, edges, nb, law, target, g, sf, q)
+            g = rate.search_g(coefs, mag, dither, offsets, fixed, edges, nb, law, target, g, sf, q,
+                              self.coarse_sf)
         g, est, nbytes = self._fit_payload(coefs, dither, plan, edges, nb, law, fixed, g,
                                            max(per_frame + max(0.0, rs.reservoir), 64.0))
         used = 8 * (nbytes + head_bytes)
@@ -232,9 +237,9 @@ class MdctEncoder:
 
         def attempt(t: int, requantize: bool) -> tuple[bool, float, int]:
             if requantize:
-                rate.make_sf(plan.offsets, t, nb, fixed, sf)
+                rate.make_sf(plan.offsets, t, nb, fixed, sf, self.coarse_sf)
                 rate.quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
-            est = rate.estimate_bits(q, sf, edges, nb)
+            est = rate.estimate_bits(q, sf, edges, nb, self.coarse_sf)
             nbytes = self._payload(q, sf, edges, nb, plan)
             return (8 * nbytes <= cap and est < 1e29) or t >= quant.SF_MAX, est, nbytes
 
@@ -288,7 +293,7 @@ class MdctEncoder:
         mag0, sf0, ms0 = entropy.model_tables()
         r = entropy.encode_payload(
             q, np.ascontiguousarray(sf), g, self._nbc, nf, plan.ms_flags,
-            bool(plan.info & INFO_MS), edges, mag0, sf0, ms0, self._buf,
+            bool(plan.info & INFO_MS), self.coarse_sf, edges, mag0, sf0, ms0, self._buf,
         )
         if r < 0:
             raise FrameError("frame payload exceeds the format's maximum frame size")

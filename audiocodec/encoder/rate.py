@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from ..core.entropy import CTX_BOUNDS, ESCAPE, N_CTX, NSYM_MAG
+from ..core.entropy import CTX_BOUNDS, ESCAPE, N_CTX, NSYM_MAG, nbc_bits
 from ..core.quant import (
     LAW_POWER,
     NF_STEP_16THS,
@@ -20,6 +20,7 @@ from ..core.quant import (
     SF_BIAS,
     SF_DELTA_MAX,
     SF_MAX,
+    coarse_delta,
     noise_filled,
 )
 
@@ -93,7 +94,7 @@ def coded_bands(q: NDArray[np.int32], edges: NDArray[np.int32], nb: int, nbc: ND
 
 @njit(cache=True)
 def estimate_bits(
-    q: NDArray[np.int32], sf: NDArray[np.int32], edges: NDArray[np.int32], nb: int,
+    q: NDArray[np.int32], sf: NDArray[np.int32], edges: NDArray[np.int32], nb: int, coarse: bool,
 ) -> float:
     """Predicted payload bits of one frame: the empirical conditional entropy
     of the magnitude symbols in their contexts, plus signs, escapes and side info.
@@ -102,11 +103,11 @@ def estimate_bits(
     bits = 0.0
     nch = q.shape[0]
     for c in range(nch):
-        bits += 18.0
+        bits += 8.0 + 3.0 + nbc_bits(nb)
         last = _coded_bands_of(q, c, edges, nb)
         prev = sf[c, 0]
         for b in range(last):
-            d = abs(sf[c, b] - prev)
+            d = abs(sf[c, b] - prev) // 2 if coarse else abs(sf[c, b] - prev)
             bits += 1.0 + 1.5 * d if d > 0 else 0.4
             prev = sf[c, b]
         p1 = 0
@@ -150,9 +151,11 @@ def estimate_bits(
 
 @njit(cache=True)
 def make_sf(offsets: NDArray[np.int32], g: int, nb: int, fixed: NDArray[np.int32],
-            sf: NDArray[np.int32]) -> None:
+            sf: NDArray[np.int32], coarse: bool) -> None:
     """``sf = clip(g + offsets)`` (or ``fixed`` where that is >= 0), then limit
-    band-to-band jumps to what the payload codes by lowering steps."""
+    band-to-band jumps to what the payload codes by lowering steps. ``coarse``: the
+    frame codes band-to-band steps in 3 dB units (:func:`audiocodec.core.quant.coarse_delta`),
+    so each step is rounded to what the decoder will rebuild (toward the finer step)."""
     for c in range(offsets.shape[0]):
         for b in range(nb):
             v = g + offsets[c, b]
@@ -168,24 +171,27 @@ def make_sf(offsets: NDArray[np.int32], g: int, nb: int, fixed: NDArray[np.int32
         for b in range(1, nb):
             if sf[c, b] < sf[c, b - 1] - SF_DELTA_MAX:
                 sf[c, b] = sf[c, b - 1] - SF_DELTA_MAX
+        if coarse:
+            for b in range(1, nb):
+                sf[c, b] = sf[c, b - 1] + 2 * coarse_delta(sf[c, b] - sf[c, b - 1], sf[c, b - 1])
 
 
 @njit(cache=True, inline="always")
 def _fits(
     coefs: NDArray[np.float64], mag: NDArray[np.float64], dither: NDArray[np.float64],
     offsets: NDArray[np.int32], fixed: NDArray[np.int32], edges: NDArray[np.int32], nb: int,
-    law: int, target: float, g: int, sf: NDArray[np.int32], q: NDArray[np.int32],
+    law: int, target: float, g: int, sf: NDArray[np.int32], q: NDArray[np.int32], coarse: bool,
 ) -> bool:
-    make_sf(offsets, g, nb, fixed, sf)
+    make_sf(offsets, g, nb, fixed, sf, coarse)
     _quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
-    return estimate_bits(q, sf, edges, nb) <= target
+    return estimate_bits(q, sf, edges, nb, coarse) <= target
 
 
 @njit(cache=True)
 def search_g(
     coefs: NDArray[np.float64], mag: NDArray[np.float64], dither: NDArray[np.float64],
     offsets: NDArray[np.int32], fixed: NDArray[np.int32], edges: NDArray[np.int32], nb: int,
-    law: int, target: float, guess: int, sf: NDArray[np.int32], q: NDArray[np.int32],
+    law: int, target: float, guess: int, sf: NDArray[np.int32], q: NDArray[np.int32], coarse: bool,
 ) -> int:
     """Smallest global index ``g`` whose estimated payload fits ``target`` bits.
 
@@ -199,13 +205,13 @@ def search_g(
     Leaves ``sf`` and ``q`` for the returned ``g`` (``SF_MAX`` when nothing fits).
     """
     g = min(SF_MAX, max(0, guess))
-    if _fits(coefs, mag, dither, offsets, fixed, edges, nb, law, target, g, sf, q):
+    if _fits(coefs, mag, dither, offsets, fixed, edges, nb, law, target, g, sf, q, coarse):
         hi = g  # fits
         lo = -1  # does not fit (-1: not found yet)
         span = 1
         while hi > 0:
             t = max(0, hi - span)
-            if _fits(coefs, mag, dither, offsets, fixed, edges, nb, law, target, t, sf, q):
+            if _fits(coefs, mag, dither, offsets, fixed, edges, nb, law, target, t, sf, q, coarse):
                 hi = t
                 span *= 2
             else:
@@ -218,7 +224,7 @@ def search_g(
         span = 1
         while lo < SF_MAX:
             t = min(SF_MAX, lo + span)
-            if _fits(coefs, mag, dither, offsets, fixed, edges, nb, law, target, t, sf, q):
+            if _fits(coefs, mag, dither, offsets, fixed, edges, nb, law, target, t, sf, q, coarse):
                 hi = t
                 break
             lo = t
@@ -229,13 +235,13 @@ def search_g(
             lo = SF_MAX  # nothing fits: the coarsest step
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if _fits(coefs, mag, dither, offsets, fixed, edges, nb, law, target, mid, sf, q):
+        if _fits(coefs, mag, dither, offsets, fixed, edges, nb, law, target, mid, sf, q, coarse):
             hi = mid
         else:
             lo = mid
         last = mid
     if last != hi:
-        make_sf(offsets, hi, nb, fixed, sf)
+        make_sf(offsets, hi, nb, fixed, sf, coarse)
         _quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
     return hi
 
@@ -243,15 +249,15 @@ def search_g(
 def search_g_reference(
     coefs: NDArray[np.float64], mag: NDArray[np.float64], dither: NDArray[np.float64],
     offsets: NDArray[np.int32], fixed: NDArray[np.int32], edges: NDArray[np.int32], nb: int,
-    law: int, target: float, sf: NDArray[np.int32], q: NDArray[np.int32],
+    law: int, target: float, sf: NDArray[np.int32], q: NDArray[np.int32], coarse: bool,
 ) -> int:
     """:func:`search_g` by exhaustive scan (the test oracle): the smallest fitting ``g``."""
     for g in range(SF_MAX + 1):
-        make_sf(offsets, g, nb, fixed, sf)
+        make_sf(offsets, g, nb, fixed, sf, coarse)
         _quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
-        if estimate_bits(q, sf, edges, nb) <= target:
+        if estimate_bits(q, sf, edges, nb, coarse) <= target:
             return g
-    make_sf(offsets, SF_MAX, nb, fixed, sf)
+    make_sf(offsets, SF_MAX, nb, fixed, sf, coarse)
     _quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
     return SF_MAX
 
