@@ -149,7 +149,23 @@ def enc_bits(st: NDArray[np.int64], buf: NDArray[np.uint8], value: int, nbits: i
 
 @njit(cache=True)
 def enc_finish(st: NDArray[np.int64], buf: NDArray[np.uint8]) -> int:
-    """Flush; returns bytes written, or ERR_OVERRUN if ``buf`` was too small."""
+    """Flush; returns bytes written, or ERR_OVERRUN if ``buf`` was too small.
+
+    The decoder reads zero bytes past the end, so the flush writes the value in
+    ``[low, low + range)`` with the most trailing zero bits (``low`` rounded up to a
+    multiple of ``2**k`` for the largest ``k`` that stays inside): the zeros are then
+    trimmed, and the stream ends one or two bytes after its information, not four.
+    """
+    low = st[_LOW]
+    end_excl = low + st[_RANGE]
+    k = 32
+    while k > 0:
+        mask = (np.int64(1) << k) - 1
+        v = (low + mask) & ~mask
+        if v < end_excl:
+            st[_LOW] = v
+            break
+        k -= 1
     for _ in range(5):
         _shift_low(st, buf)
     if st[_OVF]:
