@@ -13,23 +13,52 @@ from typing import Any
 
 from audiocodec.errors import DeviceError
 
-__all__ = ["find_hostapi", "import_sounddevice", "list_devices", "pick_device", "require_channels"]
+__all__ = [
+    "PORTAUDIO_HINT", "check_output_device", "find_hostapi", "import_sounddevice", "list_devices",
+    "pick_device", "require_channels",
+]
+
+
+PORTAUDIO_HINT = ("install the PortAudio library: apt-get install libportaudio2 (Debian, Ubuntu), "
+                  "dnf install portaudio (Fedora), brew install portaudio (macOS)")
 
 
 def import_sounddevice() -> Any:
-    """The ``sounddevice`` module, or DeviceError when the PortAudio library is missing."""
+    """The ``sounddevice`` module, or DeviceError saying what to install when it or the
+    PortAudio library is missing."""
     try:
         import sounddevice as sd
-    except OSError as exc:  # PortAudio library missing
-        raise DeviceError(f"PortAudio is not available: {exc}") from exc
+    except OSError as exc:  # the package is there, the PortAudio shared library is not
+        raise DeviceError(f"PortAudio is not available ({exc}); {PORTAUDIO_HINT}") from None
+    except ImportError:
+        raise DeviceError("the sounddevice package is missing: pip install sounddevice "
+                          "(a dependency of audiocodec; reinstall with pip install -e .)") from None
     return sd
 
 
 def list_devices() -> None:
-    """Print the host APIs and devices (``--list-devices``)."""
+    """Print the host APIs and devices as a table (``--list-devices``), ``>`` marking the
+    default input and ``<`` the default output, as ``python -m sounddevice`` does."""
     sd = import_sounddevice()
-    print(sd.query_hostapis())
-    print(sd.query_devices())
+    apis = sd.query_hostapis()
+    devices = sd.query_devices()
+    default_in, default_out = (int(d) for d in sd.default.device)
+    print(f"{'':2}{'#':>3}  {'device':<40} {'host API':<12} {'in':>3} {'out':>3} {'rate':>7}")
+    for d in devices:
+        mark = (">" if d["index"] == default_in else " ") + ("<" if d["index"] == default_out else " ")
+        api = apis[d["hostapi"]]["name"]
+        print(f"{mark}{d['index']:>3}  {d['name'][:40]:<40} {api[:12]:<12} {d['max_input_channels']:>3} "
+              f"{d['max_output_channels']:>3} {d['default_samplerate']:>7.0f}")
+    if not devices:
+        print("  (no audio devices)")
+
+
+def check_output_device(device: int | str | None = None, hostapi: str | None = None) -> dict:
+    """The output device ``receive --play`` will use, checked before the first packet:
+    DeviceError (PortAudio missing, no such device or host API) instead of a failure later."""
+    sd = import_sounddevice()
+    api = find_hostapi(sd, hostapi) if hostapi else None
+    return pick_device(sd, device, "output", api)
 
 
 def find_hostapi(sd: Any, name: str) -> int:

@@ -23,12 +23,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from audiocodec.errors import DeviceError, InputError
 
 from .audio_mode import enter_audio_mode, leave_audio_mode
 from .devices import find_hostapi, import_sounddevice, list_devices, pick_device, require_channels
 from .files import FileFeeder, Recorder
-from .loop import LiveLoop, make_codec, plan_buffering
+from .loop import MAX_FRAMES, LiveLoop, make_codec, plan_buffering
 from .ring import RingBuffer
 from .xruns import XrunMonitor
 
@@ -71,13 +73,14 @@ class LiveOptions:
     summary_json: str | None = None
     quiet: bool = False
     list_devices: bool = False
+    output_file: str | None = None
 
 
 @dataclass(frozen=True)
 class _Format:
     """The devices and the stream format chosen for them."""
 
-    in_dev: dict
+    in_dev: dict | None  # None: --input-file alone, an output-only stream
     out_dev: dict
     on_jack: bool
     samplerate: int
@@ -105,6 +108,10 @@ def run_live(opts: LiveOptions) -> int:
     if opts.list_devices:
         list_devices()
         return 0
+    if opts.output_file:
+        from .headless import run_headless
+
+        return run_headless(opts)
     sd = import_sounddevice()
     fmt = _choose_format(sd, opts)
     # Compile the kernels and measure the FIFO priming with a throw-away pair,
@@ -174,7 +181,10 @@ def _choose_format(sd: Any, opts: LiveOptions) -> _Format:
     """Pick the devices, then the rate and channels (options, else the input file's, else the
     device's), and check that the devices and the file fit them."""
     hostapi = find_hostapi(sd, opts.hostapi) if opts.hostapi else None
-    in_dev = pick_device(sd, opts.input_device, "input", hostapi)
+    # With --input-file only an output is needed (unless an input device is named: then the
+    # stream stays duplex, timed exactly as a live one)
+    file_only = bool(opts.input_file) and opts.input_device is None
+    in_dev = None if file_only else pick_device(sd, opts.input_device, "input", hostapi)
     out_dev = pick_device(sd, opts.output_device, "output", hostapi)
     on_jack = "jack" in sd.query_hostapis(out_dev["hostapi"])["name"].lower()
 
@@ -187,16 +197,16 @@ def _choose_format(sd: Any, opts: LiveOptions) -> _Format:
         except (RuntimeError, OSError) as exc:
             raise InputError(f"cannot read --input-file {opts.input_file!r}: {exc}") from exc
         file_rate, file_channels = int(info.samplerate), int(info.channels)
-    samplerate = int(opts.samplerate or file_rate or in_dev["default_samplerate"])
+    samplerate = int(opts.samplerate or file_rate or (in_dev or out_dev)["default_samplerate"])
     channels = int(opts.channels or file_channels or 2)
     if file_rate is not None and file_rate != samplerate:
         raise InputError(f"--input-file has {file_rate} Hz but the stream runs at {samplerate} Hz")
     if file_channels is not None and file_channels not in (1, channels):
         raise InputError(f"--input-file has {file_channels} channels but the stream has {channels}")
-    if not opts.input_file:
+    if in_dev is not None and not opts.input_file:
         require_channels(in_dev, "input", channels)
     require_channels(out_dev, "output", channels)
-    in_channels = min(channels, int(in_dev["max_input_channels"])) or 1
+    in_channels = min(channels, int(in_dev["max_input_channels"])) or 1 if in_dev else 0
     return _Format(in_dev, out_dev, on_jack, samplerate, channels, in_channels)
 
 
@@ -230,22 +240,23 @@ def _build_loop(
 
 
 def _open_stream(sd: Any, opts: LiveOptions, fmt: _Format, loop: LiveLoop, finished: threading.Event) -> Any:
-    # With --input-file the microphone is ignored, but the stream stays duplex
-    # so the timing is the same as live.
+    common = {"samplerate": fmt.samplerate, "blocksize": opts.blocksize, "dtype": "float32",
+              "latency": opts.latency, "finished_callback": finished.set}
     try:
-        return sd.Stream(
-            device=(fmt.in_dev["index"], fmt.out_dev["index"]),
-            samplerate=fmt.samplerate,
-            blocksize=opts.blocksize,
-            channels=(fmt.in_channels, fmt.channels),
-            dtype="float32",
-            latency=opts.latency,
-            callback=loop.callback,
-            finished_callback=finished.set,
-        )
+        if fmt.in_dev is None:  # --input-file feeds the loop: no microphone, output only
+            silence = np.zeros((MAX_FRAMES, fmt.channels), dtype=np.float32)
+
+            def callback(outdata: Any, frames: int, time_info: Any, status: Any) -> None:
+                loop.callback(silence[:frames], outdata, frames, time_info, status)
+
+            return sd.OutputStream(device=fmt.out_dev["index"], channels=fmt.channels,
+                                   callback=callback, **common)
+        return sd.Stream(device=(fmt.in_dev["index"], fmt.out_dev["index"]),
+                         channels=(fmt.in_channels, fmt.channels), callback=loop.callback, **common)
     except (sd.PortAudioError, ValueError) as exc:
+        src = fmt.in_dev["name"] if fmt.in_dev else "--input-file"
         raise DeviceError(
-            f"cannot open audio stream ({fmt.in_dev['name']!r} -> {fmt.out_dev['name']!r} "
+            f"cannot open audio stream ({src!r} -> {fmt.out_dev['name']!r} "
             f"at {fmt.samplerate} Hz, block {opts.blocksize}): {exc}"
         ) from exc
 

@@ -10,15 +10,20 @@ Public API (``(frames, channels)`` float32 at every edge)::
     enc = audiocodec.Encoder(48000, 2, bitrate=64000)          # streaming
     dec = audiocodec.Decoder(enc.header)
 
-Heavy modules load on first use so ``audiocodec --help`` starts fast.
+Heavy modules load on first use so ``audiocodec --help`` starts fast; ``dir(audiocodec)``
+lists ``__all__``, the lazy names included.
+
+Damaged input: :func:`decode` conceals what it can and issues a :class:`CodecWarning`
+(pass ``report=DecodeReport()`` to get the details instead of the warning).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .errors import (
     CodecError,
+    CodecWarning,
     DeviceError,
     FrameError,
     HeaderError,
@@ -36,10 +41,13 @@ except PackageNotFoundError:  # pragma: no cover - running from a tree that is n
     __version__ = "0+unknown"
 
 __all__ = [
-    "CodecError", "DeviceError", "FrameError", "HeaderError", "InputError", "StreamError",
+    "CodecError", "CodecWarning", "DeviceError", "FrameError", "HeaderError", "InputError", "StreamError",
     "UnsupportedError", "Encoder", "Decoder", "encode", "decode", "encode_file", "decode_file",
     "info", "__version__",
 ]
+
+if TYPE_CHECKING:
+    from typing import Any
 
 _LAZY = {
     "Encoder": "stream", "Decoder": "stream", "encode": "oneshot", "decode": "oneshot",
@@ -60,3 +68,6 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+del annotations, TYPE_CHECKING  # dir() and the namespace show the API only

@@ -2,7 +2,8 @@
 
 Every error the library raises on purpose derives from :class:`CodecError`.
 Errors about what the caller handed us are also ``ValueError`` so that code
-written against numpy/soundfile conventions keeps working.
+written against numpy/soundfile conventions keeps working. Damage a decoder recovers
+from is not an error: :class:`CodecWarning`.
 """
 
 from __future__ import annotations
@@ -34,3 +35,12 @@ class FrameError(StreamError):
 
 class DeviceError(CodecError):
     """An audio device is missing, busy or failed (live demo only)."""
+
+
+class CodecWarning(UserWarning):
+    """Decoded, but the input was damaged: frames concealed, bytes skipped, or it ends early.
+
+    :func:`audiocodec.decode` issues it through :mod:`warnings` unless the caller passes
+    ``report=`` (then the :class:`~audiocodec.oneshot.DecodeReport` says what was lost).
+    Turn it into an exception with ``warnings.simplefilter("error", CodecWarning)``.
+    """

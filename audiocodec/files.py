@@ -21,6 +21,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .container import aqc as bs
+from .downmix import downmix as downmix_block
+from .downmix import downmix_matrix
 from .errors import CodecError, HeaderError, InputError, StreamError, UnsupportedError
 from .oneshot import DecodeReport, decode, encode, iter_decode
 from .stream import Encoder
@@ -39,7 +41,10 @@ def atomic_output(path: str | os.PathLike[str], force: bool = False) -> Iterator
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"output directory {parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=parent)
+    except OSError as e:  # e.g. a read-only directory: name the output, not the hidden temp file
+        raise OSError(e.errno, f"cannot create {out} ({e.strerror})") from None
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -56,6 +61,8 @@ def atomic_output(path: str | os.PathLike[str], force: bool = False) -> Iterator
             os.unlink(tmp)
         if err is not None:
             raise err from None
+        if isinstance(e, OSError) and not e.filename:  # a failed write() names no file
+            raise OSError(e.errno, e.strerror or str(e), str(out)) from None
         raise
 
 
@@ -77,7 +84,7 @@ def _existing_file(path: str | os.PathLike[str]) -> Path:
     return p
 
 
-def _open_audio(path: str | os.PathLike[str]) -> Any:
+def _open_audio(path: str | os.PathLike[str], downmix: bool = False) -> Any:
     import soundfile as sf
 
     p = _existing_file(path)
@@ -85,9 +92,12 @@ def _open_audio(path: str | os.PathLike[str]) -> Any:
         f = sf.SoundFile(str(p))
     except Exception as e:  # soundfile raises its own LibsndfileError / RuntimeError
         raise UnsupportedError(f"{p}: not a readable audio file ({str(e).splitlines()[0]})") from None
-    if f.channels > 2:
+    if f.channels > 2 and not downmix:
         f.close()
-        raise UnsupportedError(f"{p}: {f.channels} channels; AQC codes mono or stereo only")
+        raise UnsupportedError(f"{p}: {f.channels} channels; the codec codes mono or stereo "
+                               "(add --downmix for an ITU-R BS.775 stereo mix of 3-8 channels)")
+    if downmix:
+        downmix_matrix(f.channels)  # UnsupportedError beyond 8 channels
     if not bs.MIN_RATE <= f.samplerate <= bs.MAX_RATE:
         f.close()
         raise UnsupportedError(
@@ -97,66 +107,102 @@ def _open_audio(path: str | os.PathLike[str]) -> Any:
     return f
 
 
+def output_kind(dst: str | os.PathLike[str]) -> str:
+    """What an encode writes, from the extension: ``"aqc"`` or ``"wav"`` (IMA ADPCM WAV)."""
+    ext = Path(dst).suffix.lower()
+    if ext not in (".aqc", ".wav"):
+        raise InputError(f"output {dst}: the extension picks the format: .aqc (AQC) or .wav "
+                         f"(IMA ADPCM WAV), got {ext or 'none'!r}")
+    return ext[1:]
+
+
 def encode_file(
     src: str | os.PathLike[str], dst: str | os.PathLike[str], *, force: bool = False,
-    progress: Callable[[int, int], None] | None = None, sanitize: bool = False, **options: Any,
+    progress: Callable[[int, int], None] | None = None, sanitize: bool = False,
+    downmix: bool = False, **options: Any,
 ) -> dict[str, Any]:
-    """Encode an audio file (anything soundfile reads) to ``.aqc``.
+    """Encode an audio file (anything soundfile reads); the extension of ``dst`` picks the format.
 
+    ``.aqc`` is an AQC stream (``mode`` "mdct" by default, or "adpcm"); ``.wav`` is a
+    standard IMA ADPCM WAV (``mode`` "adpcm" or omitted; "mdct" is an :class:`InputError`).
     NaN/Inf samples are an :class:`InputError` unless ``sanitize`` is true, in
     which case NaN becomes 0 and +-Inf full scale (values beyond +-1 are always clipped).
-
-    With ``mode="adpcm"`` and a ``.wav`` destination a standard IMA ADPCM WAV
-    is written instead. Returns a summary dict (samples, bytes, bitrate...).
+    ``downmix`` mixes 3-8 channels to stereo (:mod:`audiocodec.downmix`).
+    Returns a summary dict (samples, bytes, bitrate...).
     ``progress(done, total)`` is called after every block.
     """
     if _same_file(src, dst):
         raise InputError(f"output {dst} is the input file")
-    f = _open_audio(src)
+    kind = output_kind(dst)
+    if kind == "wav" and options.setdefault("mode", "adpcm") != "adpcm":
+        raise InputError(f"output {dst}: a .wav output is an IMA ADPCM WAV; use .aqc for mode "
+                         f"{options['mode']!r}")
+    f = _open_audio(src, downmix)
     with f:
         total = f.frames
         if total <= 0:
             raise InputError(f"{src}: the file holds no audio samples")
-        ima_wav = options.get("mode") == "adpcm" and str(dst).lower().endswith(".wav")
+        channels = 2 if f.channels > 2 else f.channels
+        blocks = _blocks(f, src, sanitize, total, progress)
         with atomic_output(dst, force) as tmp:
-            if ima_wav:
-                from .adpcm.wav import ImaWavWriter
-
-                method = options.get("adpcm_method", "search")
-                with ImaWavWriter(tmp, f.samplerate, f.channels, encoder=method,
-                                  portable=bool(options.get("portable", False))) as w:
-                    done = 0
-                    for block in f.blocks(BLOCK, dtype="float32", always_2d=True):
-                        block = _finite(block, src, done, sanitize)
-                        w.write(block)
-                        done += block.shape[0]
-                        if progress:
-                            progress(done, total)
+            if kind == "wav":
+                total = _write_ima_wav(tmp, blocks, f.samplerate, channels, options)
             else:
-                options.setdefault("total_samples", total)
-                enc = Encoder(f.samplerate, f.channels, **options)
-                with open(tmp, "wb") as out:
-                    out.write(enc.header)
-                    done = 0
-                    for block in f.blocks(BLOCK, dtype="float32", always_2d=True):
-                        block = _finite(block, src, done, sanitize)
-                        for p in enc.encode(block):
-                            out.write(p)
-                        done += block.shape[0]
-                        if progress:
-                            progress(done, total)
-                    for p in enc.flush():
-                        out.write(p)
-                    if done != total:
-                        # the reader's length was an estimate: patch the header with the truth
-                        enc.total_samples = done
-                        out.seek(0)
-                        out.write(enc.header)
-                total = done
+                total = _write_aqc(tmp, blocks, f.samplerate, channels, total, options)
             nbytes = os.path.getsize(tmp)
     seconds = total / f.samplerate
-    return {"samples": total, "sample_rate": f.samplerate, "channels": f.channels, "bytes": nbytes,
+    return {"samples": total, "sample_rate": f.samplerate, "channels": channels, "bytes": nbytes,
             "seconds": seconds, "bitrate": nbytes * 8 / seconds if seconds else 0.0}
+
+
+def _blocks(f: Any, src: Any, sanitize: bool, total: int,
+            progress: Callable[[int, int], None] | None) -> Iterator[NDArray[np.float32]]:
+    """The input's checked float32 blocks (mixed to stereo beyond two channels)."""
+    done = 0
+    for block in f.blocks(BLOCK, dtype="float32", always_2d=True):
+        block = _finite(block, src, done, sanitize)
+        done += block.shape[0]
+        yield downmix_block(block) if block.shape[1] > 2 else block
+        if progress:
+            progress(done, total)
+
+
+def _write_ima_wav(tmp: str, blocks: Iterator[NDArray[np.float32]], rate: int, channels: int,
+                   options: dict[str, Any]) -> int:
+    from .adpcm.wav import ImaWavWriter
+
+    unknown = set(options) - {"mode", "adpcm_method", "portable"}
+    if unknown:
+        raise InputError(f"IMA ADPCM WAV output takes no {', '.join(sorted(unknown))} option")
+    with ImaWavWriter(tmp, rate, channels, encoder=options.get("adpcm_method", "search"),
+                      portable=bool(options.get("portable", False))) as w:
+        for block in blocks:
+            w.write(block)
+        return w.frames
+
+
+def _write_aqc(tmp: str, blocks: Iterator[NDArray[np.float32]], rate: int, channels: int,
+               total: int, options: dict[str, Any]) -> int:
+    if options.get("portable"):
+        raise InputError("portable applies to IMA ADPCM .wav output only")
+    options.pop("portable", None)
+    options.setdefault("total_samples", total)
+    enc = Encoder(rate, channels, **options)
+    done = 0
+    with open(tmp, "wb") as out:
+        out.write(enc.header)
+        for block in blocks:
+            for p in enc.encode(block):
+                out.write(p)
+            done += block.shape[0]
+        for p in enc.flush():
+            out.write(p)
+        if done != total:
+            # the reader's length was an estimate: patch the header with the truth
+            enc.total_samples = done
+            out.seek(0)
+            out.write(enc.header)
+    return done
 
 
 def _finite(block: NDArray[np.float32], src: Any, offset: int, sanitize: bool) -> NDArray[np.float32]:
@@ -187,12 +233,53 @@ def _read_source_bytes(src: str | os.PathLike[str]) -> bytes | mmap.mmap:
 
 def decode_file(
     src: str | os.PathLike[str], dst: str | os.PathLike[str], *, force: bool = False,
-    subtype: str | None = None,
+    subtype: str | None = None, progress: Callable[[int, int], None] | None = None,
 ) -> DecodeReport:
-    """Decode ``.aqc`` (or an IMA ADPCM WAV) to any format soundfile writes (by extension)."""
+    """Decode ``.aqc`` (or an IMA ADPCM WAV) to any format soundfile writes (by extension).
+
+    The report says what was damaged: concealed frames, skipped bytes, or a file that
+    ends early (``truncated``, with a note naming what is missing). ``progress(done,
+    total)`` is called after every block written (``total`` from :func:`decoded_length`).
+    """
     if _same_file(src, dst):
         raise InputError(f"output {dst} is the input file")
-    return _decode_file(src, dst, force, subtype, output_format(dst))
+    total = decoded_length(src) if progress else 0
+    cb = (lambda done: progress(done, total)) if progress else None
+    return _decode_file(src, dst, force, subtype, output_format(dst), cb)
+
+
+def decoded_length(src: str | os.PathLike[str]) -> int:
+    """Frames a decode of ``src`` should yield, from its header (0 when unknown or unreadable)."""
+    from .adpcm.wav import ImaWavReader, is_ima_wav
+
+    try:
+        if is_ima_wav(src):
+            with ImaWavReader(src) as r:
+                return int(r.expected_frames)
+        with open(src, "rb") as fh:
+            header = bs.StreamHeader.unpack(fh.read(bs.HEADER_SIZE))
+    except (CodecError, OSError):
+        return 0
+    return 0 if header.total_samples == bs.UNKNOWN_LENGTH else int(header.total_samples)
+
+
+def ima_wav_info(src: str | os.PathLike[str]) -> dict[str, Any]:
+    """Describe an IMA ADPCM WAV as :func:`info` describes an ``.aqc`` (``audiocodec info``)."""
+    from .adpcm.wav import ImaWavReader
+
+    size = _existing_file(src).stat().st_size
+    with ImaWavReader(src) as r:
+        seconds = r.frames / r.sample_rate
+        missing = max(0, r.expected_frames - r.decodable_frames)
+        return {
+            "sample_rate": r.sample_rate, "channels": r.channels, "mode": "ima-adpcm-wav",
+            "frame_size": r.block_samples, "delay": 0, "samples": r.frames, "duration": seconds,
+            "frames": -(-r.data_size // r.block_align), "bytes": size,
+            "bitrate": size * 8 / seconds if seconds else 0.0,
+            "nominal_bitrate": r.sample_rate * r.block_align * 8 // r.block_samples,
+            "damaged_bytes": r.missing_bytes, "missing_samples": missing,
+            "writer": "ffmpeg" if r.writer_is_ffmpeg else "other",
+        }
 
 
 def output_format(dst: str | os.PathLike[str]) -> str:
@@ -230,22 +317,41 @@ def _write_error(dst: str | os.PathLike[str], e: Exception) -> OSError:
     return OSError(errno.EIO, f"cannot write the output ({str(e).strip()})", str(dst))
 
 
-def _decode_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], force: bool,
-                 subtype: str | None, fmt: str) -> DecodeReport:
+def _decode_ima_wav(src: str | os.PathLike[str], dst: str | os.PathLike[str], force: bool,
+                    subtype: str | None, fmt: str, progress: Callable[[int], None] | None
+                    ) -> DecodeReport:
     import soundfile as sf
 
+    from .adpcm.wav import ImaWavReader
+
     rep = DecodeReport()
-    from .adpcm.wav import ImaWavReader, is_ima_wav
+    with ImaWavReader(src, variant="auto") as r, atomic_output(dst, force) as tmp:
+        rep.sample_rate, rep.channels = r.sample_rate, r.channels
+        with sf.SoundFile(tmp, "w", r.sample_rate, r.channels, subtype=subtype or "PCM_16",
+                          format=fmt) as out:
+            for block in r.blocks(BLOCK):
+                out.write(block)
+                rep.samples += block.shape[0]
+                if progress:
+                    progress(rep.samples)
+        if r.missing_bytes:
+            rep.truncated = True
+            rep.notes.append(f"file ends early: the data chunk lacks {r.missing_bytes} of "
+                             f"{r.declared_data_size} bytes "
+                             f"({max(0, r.expected_frames - rep.samples)} samples missing)")
+    return rep
+
+
+def _decode_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], force: bool,
+                 subtype: str | None, fmt: str, progress: Callable[[int], None] | None = None
+                 ) -> DecodeReport:
+    import soundfile as sf
+
+    from .adpcm.wav import is_ima_wav
 
     if is_ima_wav(src):
-        with ImaWavReader(src, variant="auto") as r, atomic_output(dst, force) as tmp:
-            rep.sample_rate, rep.channels = r.sample_rate, r.channels
-            with sf.SoundFile(tmp, "w", r.sample_rate, r.channels, subtype=subtype or "PCM_16",
-                              format=fmt) as out:
-                for block in r.blocks(BLOCK):
-                    out.write(block)
-                    rep.samples += block.shape[0]
-        return rep
+        return _decode_ima_wav(src, dst, force, subtype, fmt, progress)
+    rep = DecodeReport()
     data = _read_source_bytes(src)
     if data[:3] != bs.MAGIC:
         raise StreamError(f"{src}: not an AQC file or IMA ADPCM WAV")
@@ -256,6 +362,8 @@ def _decode_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], force
                           format=fmt) as out:
             for y in _chunked(iter_decode(data, rep), BLOCK):
                 out.write(np.clip(y, -1.0, 1.0, out=y))
+                if progress:
+                    progress(rep.samples)
         if rep.frames == 0 and header.total_samples != 0:  # concealment alone is not a decode
             raise StreamError(f"{src}: no decodable frame in the file")
     if header.total_samples != bs.UNKNOWN_LENGTH and rep.samples < header.total_samples:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mmap
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .container import aqc as bs
-from .errors import FrameError, InputError
+from .errors import CodecWarning, FrameError, InputError
 from .stream import MAX_GAP_CONCEAL, Decoder, Encoder
 
 
@@ -131,4 +132,9 @@ def decode(data: bytes | memoryview, *, report: DecodeReport | None = None
         pcm = np.concatenate(pieces)
     else:
         pcm = np.zeros((0, rep.channels), dtype=np.float32)
+    if report is None and rep.damaged:
+        warnings.warn(CodecWarning(
+            f"damaged stream decoded: {rep.concealed} frames concealed, {rep.skipped_bytes} bytes "
+            f"skipped{', truncated' if rep.truncated else ''} (pass report= for the details)"),
+            stacklevel=2)
     return pcm, rep.sample_rate

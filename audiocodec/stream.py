@@ -31,6 +31,7 @@ from .container import aqc
 from .core.decoder import MdctDecoder
 from .core.layout import FrameStats
 from .errors import FrameError, InputError, StreamError
+from .units import parse_bitrate, sample_rate_of
 
 MODES = ("mdct", "adpcm")
 MAX_GAP_CONCEAL = aqc.MAX_GAP_CONCEAL
@@ -164,9 +165,9 @@ class Encoder:
         serial: int | None = None, total_samples: int | None = None, dither: bool = False,
         tuning: Any = None, observer: Observer | None = None,
     ) -> None:
-        self.sample_rate = int(sample_rate)
+        self.sample_rate = sample_rate_of(sample_rate)  # 44100.5 or '48000' is an error
         self.channels = channels
-        self.bitrate = int(bitrate)
+        self.bitrate = parse_bitrate(bitrate)  # 96000 or '96k'
         self.mode = mode
         self.quantizer = quantizer
         self.low_delay = low_delay

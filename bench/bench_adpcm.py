@@ -11,13 +11,17 @@ measures, in one run:
 * ffmpeg ``-c:a adpcm_ima_wav`` at its default and with ``-trellis 8``, timed as
   the whole ffmpeg process.
 
+``--players`` instead prints what a listener hears: every file (ours by default and
+``--portable``, ffmpeg's own encoder) decoded by ffmpeg, sox and libsndfile, whole-file
+SNR against the 16-bit input and the largest sample difference between the players.
+
 Speed is "x realtime": audio duration / wall time (best of ``--repeat`` runs,
 after a warm-up so numba's JIT is not timed). SNR is over all channels against
 the 16-bit input, in dB; ffmpeg's files are decoded by ffmpeg itself (its
 decoder matches its encoder; decoded with the IMA reference formula, as sox and
 libsndfile would, it is also shown). Ratios are ours / ffmpeg.
 
-Usage: ``python bench/bench_adpcm.py [AUDIO_DIR] [--repeat N]``
+Usage: ``python bench/bench_adpcm.py [AUDIO_DIR] [--repeat N] [--players]``
 """
 
 from __future__ import annotations
@@ -62,6 +66,45 @@ def ffmpeg_decode(path: Path, channels: int) -> np.ndarray:
         check=True, capture_output=True,
     ).stdout
     return np.frombuffer(raw, dtype=np.int16).reshape(-1, channels)
+
+
+def sox_decode(path: Path, channels: int) -> np.ndarray:
+    raw = subprocess.run(["sox", str(path), "-t", "raw", "-e", "signed", "-b", "16", "-"],
+                         check=True, capture_output=True).stdout
+    return np.frombuffer(raw, dtype=np.int16).reshape(-1, channels)
+
+
+def players_row(src: Path, tmp: Path) -> list[float]:
+    """SNR of ours (default, portable) in ffmpeg / sox / libsndfile, ffmpeg's encoder in ffmpeg,
+    and the largest ffmpeg-vs-sox sample difference of our default file."""
+    ref, sr = sf.read(src, dtype="int16", always_2d=True)
+    ch = ref.shape[1]
+    row: list[float] = []
+    spread = 0.0
+    for portable in (False, True):
+        out = tmp / f"ours{int(portable)}.wav"
+        write_ima_wav(out, ref.astype(np.float32) / 32768.0, sr, portable=portable)
+        by_ff, by_sox = ffmpeg_decode(out, ch), sox_decode(out, ch)
+        by_lsf = sf.read(out, dtype="int16", always_2d=True)[0]
+        row += [snr_db(ref, by_ff), snr_db(ref, by_sox), snr_db(ref, by_lsf)]
+        if not portable:
+            spread = float(np.abs(by_ff.astype(np.int32) - by_sox).max())
+    fo = tmp / "ffmpeg.wav"
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(src), "-c:a",
+                    "adpcm_ima_wav", str(fo)], check=True, capture_output=True)
+    return [*row, snr_db(ref, ffmpeg_decode(fo, ch)), spread]
+
+
+def players(files: list[Path]) -> int:
+    print("Whole-file SNR (dB) against the 16-bit input, by the player that decodes the file")
+    print(f"{'item':26s} {'ours:ffmpeg':>11s} {'sox':>6s} {'lsf':>6s}  {'portable:ff':>11s} {'sox':>6s} "
+          f"{'lsf':>6s}  {'ffmpeg-enc:ff':>13s}  {'max |ff-sox|':>12s}")
+    with tempfile.TemporaryDirectory() as td:
+        for f in files:
+            r = players_row(f, Path(td))
+            print(f"{f.stem:26s} {r[0]:11.2f} {r[1]:6.2f} {r[2]:6.2f}  {r[3]:11.2f} {r[4]:6.2f} "
+                  f"{r[5]:6.2f}  {r[6]:13.2f}  {r[7]:12.0f}", flush=True)
+    return 0
 
 
 def bench_file(src: Path, tmp: Path, repeat: int, have_ffmpeg: bool) -> dict[str, float]:
@@ -113,11 +156,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("audio_dir", nargs="?", type=Path, default=default_dir)
     ap.add_argument("--repeat", type=int, default=5, help="timing runs per item (best kept)")
+    ap.add_argument("--players", action="store_true",
+                    help="decode in ffmpeg, sox and libsndfile; print SNR per player")
     args = ap.parse_args(argv)
     files = sorted(args.audio_dir.glob("*.wav"))
     if not files:
         print(f"no WAV files in {args.audio_dir}", file=sys.stderr)
         return 1
+    if args.players:
+        return players([f for f in files if "48_stereo" in f.name] or files)
     have_ffmpeg = shutil.which("ffmpeg") is not None
     if not have_ffmpeg:
         print("ffmpeg not found: ffmpeg columns are skipped", file=sys.stderr)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from audiocodec import adpcm as A
+from audiocodec.adpcm import dual as D
 from audiocodec.adpcm import kernels as K
 from audiocodec.adpcm import tables as T
 from audiocodec.errors import CodecError, FrameError, InputError
@@ -115,6 +116,40 @@ def test_search_kernel_equals_reference(portable: bool, k: int, c: int) -> None:
         rc, rp, ri = A.reference_encode_search(x, p, i, survivors=k, candidates=c, portable=portable)
         assert codes.tolist() == rc
         assert (p2, i2) == (rp, ri)
+
+
+@pytest.mark.parametrize("portable,k,c,w,keep", [(False, 8, 3, 1, False), (False, 4, 2, 0, True),
+                                                  (True, 16, 4, 1, True), (True, 6, 3, 2, False)])
+def test_dual_search_kernel_equals_reference(portable: bool, k: int, c: int, w: int, keep: bool) -> None:
+    rng = np.random.default_rng(21 + k)
+    for _ in range(3):
+        n = int(rng.integers(1, 250))
+        x = _walk(rng, n, float(rng.uniform(5, 3000)))
+        p, i = int(rng.integers(-32768, 32768)), int(rng.integers(0, 89))
+        codes = np.empty(n, dtype=np.uint8)
+        val, code, cnt = T.LEVELS[portable]
+        p2, i2 = D.search_dual_run(x, p, i, A.INDEX_TABLE, A.MAG_FFMPEG, val, code, cnt, k, c, w, keep,
+                                   codes)
+        rc, rp, ri = A.reference_encode_dual(x, p, i, survivors=k, candidates=c, wmax=w,
+                                             keep_index=keep, portable=portable)
+        assert codes.tolist() == rc
+        assert (int(p2), int(i2)) == (rp, ri)
+
+
+def test_dual_search_keeps_both_decoders_close() -> None:
+    """The WAV search bounds the worse decoder's error: ffmpeg's rounding no longer drifts."""
+    # a slow loud tone: the single-decoder search's codes let ffmpeg's predictor drift
+    x = (20000 * np.sin(2 * np.pi * 60 * np.arange(1016) / 48000)).astype(np.int16)
+    val, code, cnt = T.LEVELS[False]
+    single = np.empty(x.shape[0], dtype=np.uint8)
+    K.search_run(x, 0, 20, A.INDEX_TABLE, val, code, cnt, 8, 3, single)
+    dual = np.empty(x.shape[0], dtype=np.uint8)
+    D.search_dual_run(x, 0, 20, A.INDEX_TABLE, A.MAG_FFMPEG, val, code, cnt, 8, 3, 1, False, dual)
+
+    def worse(codes: np.ndarray) -> float:
+        return min(snr_db(x, np.array(A.reference_decode(codes, 0, 20, v)[0])) for v in A.VARIANTS)
+
+    assert worse(dual) > worse(single) + 5.0
 
 
 @pytest.mark.parametrize("variant", ["ima", "ffmpeg"])

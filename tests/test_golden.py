@@ -59,9 +59,9 @@ GOLDEN: dict[str, tuple[str, str]] = {
 }
 
 GOLDEN_WAV: dict[str, str] = {
-    'imawav_search_stereo': '6e5e6fd7b02dc45cc8171cd29cac5409',
+    'imawav_search_stereo': '013ca6b11a11ad8266ac4c63444fe674',
     'imawav_greedy_mono': '6470ee818f7c8bd16e1025fc883ce875',
-    'imawav_portable_stereo': '0479b125afc9b4df40682c6a55a639b1',
+    'imawav_portable_stereo': '7aee5baef455156d45b06b027e72eb87',
 }
 
 

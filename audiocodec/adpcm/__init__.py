@@ -7,6 +7,7 @@ The package owns the ADPCM arithmetic and its two byte layouts, one concern a mo
                    the decoding formula (IMA reference and ffmpeg variants)
 ``reference``      slow scalar encoders and decoder: the test oracles
 ``kernels``        numba kernels for one channel: greedy, search (trellis), decode
+``dual``           the WAV encoder's trellis over both decoders (IMA reference and ffmpeg)
 ``pcm``            float32 <-> int16 sample conversion
 ``packets``        the AQC packet payload and :class:`AdpcmState`
 ``blocks``         Microsoft's IMA ADPCM WAV block layout
@@ -37,7 +38,12 @@ from audiocodec.adpcm.packets import (
     packet_size,
 )
 from audiocodec.adpcm.pcm import float_to_int16, int16_to_float
-from audiocodec.adpcm.reference import reference_decode, reference_encode_greedy, reference_encode_search
+from audiocodec.adpcm.reference import (
+    reference_decode,
+    reference_encode_dual,
+    reference_encode_greedy,
+    reference_encode_search,
+)
 from audiocodec.adpcm.tables import (
     ALL_MASK,
     INDEX_TABLE,
@@ -74,6 +80,7 @@ __all__ = [
     "int16_to_float",
     "packet_size",
     "reference_decode",
+    "reference_encode_dual",
     "reference_encode_greedy",
     "reference_encode_search",
 ]

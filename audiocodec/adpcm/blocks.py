@@ -19,11 +19,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from audiocodec.adpcm.kernels import decode_run, encode_channel, method_id
+from audiocodec.adpcm import dual
+from audiocodec.adpcm.dual import search_dual_run
+from audiocodec.adpcm.kernels import decode_run, greedy_run, method_id
 from audiocodec.adpcm.tables import (
     INDEX_TABLE,
-    SEARCH_CANDIDATES,
-    SEARCH_SURVIVORS,
+    MAG_FFMPEG,
     VARIANTS,
     kernel_tables,
     magnitudes,
@@ -70,8 +71,8 @@ def decodable_frames(nbytes: int, channels: int, block_align: int, block_samples
 
 
 @njit(cache=True)
-def _encode_blocks_kernel(x, spb, block_align, idx, method, portable, nsurv, ncand, out,  # type: ignore[no-untyped-def]
-                          step, idx_tab, mag, mask, lv_val, lv_code, lv_cnt):
+def _encode_blocks_kernel(x, spb, block_align, idx, method, portable, nsurv, ncand, wmax, keep_index,  # type: ignore[no-untyped-def]
+                          out, step, idx_tab, mag, mask, lv_val, lv_code, lv_cnt, mag_ff):
     """Mirrored pair of :func:`_decode_blocks_kernel`: fill ``out`` with whole blocks."""
     total, ch = x.shape
     nblk = total // spb
@@ -89,8 +90,11 @@ def _encode_blocks_kernel(x, spb, block_align, idx, method, portable, nsurv, nca
             out[o + 4 * c + 3] = 0
             for t in range(ncode):
                 col[t] = x[s0 + 1 + t, c]
-            _p, i2 = encode_channel(col, p, idx[c], method, portable, nsurv, ncand, codes,
-                                    step, idx_tab, mag, mask, lv_val, lv_code, lv_cnt)
+            if method == 0:
+                _p, i2 = greedy_run(col, p, idx[c], step, idx_tab, mag, mask, portable, codes)
+            else:
+                _p, i2 = search_dual_run(col, p, idx[c], idx_tab, mag_ff, lv_val, lv_code, lv_cnt,
+                                         nsurv, ncand, wmax, keep_index, codes)
             idx[c] = i2
             for g in range(ncode // 8):
                 base = o + 4 * ch + (g * ch + c) * 4
@@ -170,9 +174,10 @@ def encode_blocks(
     ch = x.shape[1]
     ba = block_align_for(block_samples, ch)
     out = np.empty((x.shape[0] // block_samples) * ba, dtype=np.uint8)
-    _encode_blocks_kernel(
-        x, block_samples, ba, index, mid, bool(portable), SEARCH_SURVIVORS, SEARCH_CANDIDATES,
-        out, *kernel_tables(portable),
+    port = bool(portable)
+    _encode_blocks_kernel(  # type: ignore[call-arg]
+        x, block_samples, ba, index, mid, port, dual.DUAL_SURVIVORS[port], dual.DUAL_CANDIDATES[port],
+        dual.DUAL_WMAX, dual.KEEP_INDEX[port], out, *kernel_tables(port), MAG_FFMPEG,
     )
     return out.tobytes()
 

@@ -14,6 +14,7 @@ from audiocodec.adpcm.tables import (
     ALL_MASK,
     INDEX_TABLE,
     LEVELS,
+    MAG_FFMPEG,
     MAG_IMA,
     PORTABLE_MASK,
     SEARCH_CANDIDATES,
@@ -24,6 +25,7 @@ from audiocodec.adpcm.tables import (
 
 __all__ = [
     "reference_decode",
+    "reference_encode_dual",
     "reference_encode_greedy",
     "reference_encode_search",
 ]
@@ -128,10 +130,57 @@ def reference_encode_search(
         kept = sorted(best.values(), key=lambda cd: cd[:3])[:survivors]
         history.append([(cd[1], cd[5]) for cd in kept])
         surv = [(cd[3], cd[4], cd[0]) for cd in kept]
+    return _trace_back(history), surv[0][0], surv[0][1]
+
+
+def _trace_back(history: list[list[tuple[int, int]]]) -> list[int]:
+    """The codes of the rank-0 path, from per-sample ``(parent rank, code)`` lists."""
     codes = [0] * len(history)
     k = 0
     for t in range(len(history) - 1, -1, -1):
         parent, c = history[t][k]
         codes[t] = c
         k = parent
-    return codes, surv[0][0], surv[0][1]
+    return codes
+
+
+def reference_encode_dual(
+    x: list[int] | np.ndarray,
+    predictor: int,
+    index: int,
+    *,
+    survivors: int,
+    candidates: int,
+    wmax: int,
+    keep_index: bool,
+    portable: bool = False,
+) -> tuple[list[int], int, int]:
+    """Trellis encoder over both decoders (reference oracle of
+    :func:`audiocodec.adpcm.dual.search_dual_run`; the specification is that module's docstring).
+
+    Returns ``(codes, predictor, index)`` of the IMA reference decoder after the last code.
+    """
+    val, code, cnt = LEVELS[bool(portable)]
+    surv = [(int(predictor), int(predictor), int(index), 0, 0)]  # (pa, pb, i, ea, eb)
+    history: list[list[tuple[int, int]]] = []
+    for v in x:
+        v = int(v)
+        best: dict[tuple[int, ...], tuple] = {}
+        for r, (pa, pb, i, ea, eb) in enumerate(surv):
+            d = v - ((pa + pb) >> 1)
+            order = sorted((abs(d - int(val[i, k])), k) for k in range(int(cnt[i])))
+            for j, (_dist, k) in enumerate(order[:candidates]):
+                c = int(code[i, k])
+                qa = _clip16(pa + int(val[i, k]))
+                mb = int(MAG_FFMPEG[i, c & 7])
+                qb = _clip16(pb - mb if c & 8 else pb + mb)
+                ni = _clipidx(i + int(INDEX_TABLE[c & 7]))
+                na, nb = ea + (v - qa) ** 2, eb + (v - qb) ** 2
+                cand = (na + nb + wmax * abs(na - nb), r, j, qa, qb, ni, na, nb, c)
+                key = (qa, qb, ni) if keep_index else (qa, qb)
+                if key not in best or cand[:3] < best[key][:3]:
+                    best[key] = cand
+        kept = sorted(best.values(), key=lambda cd: cd[:3])[:survivors]
+        history.append([(cd[1], cd[8]) for cd in kept])
+        surv = [(cd[3], cd[4], cd[5], cd[6], cd[7]) for cd in kept]
+    return _trace_back(history), surv[0][0], surv[0][2]

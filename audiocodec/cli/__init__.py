@@ -40,21 +40,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
-    e = sub.add_parser("encode", help="encode an audio file to .aqc (or IMA ADPCM .wav)")
+    e = sub.add_parser("encode", help="encode an audio file to .aqc, or to IMA ADPCM .wav",
+                       description="The output's extension picks the format: .aqc is AQC "
+                                   "(--mode mdct by default, or adpcm), .wav is a standard IMA "
+                                   "ADPCM WAV (implies --mode adpcm).")
     e.add_argument("input", type=Path)
     e.add_argument("output", type=Path)
-    e.add_argument("--bitrate", "-b", type=parse_bitrate, default=96_000, help="target, e.g. 96k")
+    e.add_argument("--bitrate", "-b", type=parse_bitrate, default=None,
+                   help="MDCT target, e.g. 96k (default 96k)")
     e.add_argument("--quality", type=float, default=None, help="VBR quality 0..10 instead of --bitrate")
-    e.add_argument("--mode", choices=("mdct", "adpcm"), default="mdct")
-    e.add_argument("--quantizer", choices=QUANTIZERS, default="adaptive")
-    e.add_argument("--low-delay", action="store_true", help="5 ms frames, <10 ms algorithmic delay")
-    e.add_argument("--no-block-switching", action="store_true")
-    e.add_argument("--dither", action="store_true", help="TPDF dither (uniform quantizer)")
-    e.add_argument("--frame-size", type=int, default=None)
-    e.add_argument("--adpcm-encoder", choices=("search", "greedy"), default="search")
+    e.add_argument("--mode", choices=("mdct", "adpcm"), default=None,
+                   help="default: adpcm for .wav, mdct for .aqc")
+    e.add_argument("--quantizer", choices=QUANTIZERS, default=None, help="MDCT (default adaptive)")
+    e.add_argument("--low-delay", action="store_true", help="MDCT: 5 ms frames, <10 ms algorithmic delay")
+    e.add_argument("--no-block-switching", action="store_true", help="MDCT: long blocks only")
+    e.add_argument("--dither", action="store_true", help="TPDF dither (uniform quantizer only)")
+    e.add_argument("--frame-size", type=int, default=None, help="MDCT hop / AQC ADPCM packet in samples")
+    e.add_argument("--adpcm-encoder", choices=("search", "greedy"), default=None,
+                   help="ADPCM code choice (default search)")
     e.add_argument("--portable", action="store_true",
-                   help="ADPCM .wav: only codes that ffmpeg, sox and libsndfile decode identically "
-                        "(ffmpeg's decoder rounds differently from the IMA reference; costs ~3 dB)")
+                   help="IMA ADPCM .wav: only codes that ffmpeg, sox and libsndfile decode to identical "
+                        "samples (costs ~3 dB; the default already plays at the same SNR in all three)")
+    e.add_argument("--downmix", action="store_true",
+                   help="mix 3-8 channel input to stereo (ITU-R BS.775 coefficients)")
     e.add_argument("--sanitize", action="store_true",
                    help="replace NaN with 0 and +-Inf with full scale instead of refusing the file")
     add_common(e)
@@ -69,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_common(d)
     d.set_defaults(func=cmd_decode)
 
-    i = sub.add_parser("info", help="describe an .aqc file")
+    i = sub.add_parser("info", help="describe an .aqc file or an IMA ADPCM .wav")
     i.add_argument("input", type=Path)
     i.add_argument("--json", action="store_true")
     i.set_defaults(func=cmd_info)

@@ -8,41 +8,73 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
-from .common import EXIT_DAMAGED, EXIT_OK, PROG, note, progress
+from ..errors import InputError, StreamError
+from .common import EXIT_DAMAGED, EXIT_OK, PROG, exit_status, note, progress
 
 
-def cmd_encode(args: argparse.Namespace) -> int:
-    from .. import files
+def encode_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The :func:`~audiocodec.files.encode_file` options ``args`` ask for; an option that the
+    chosen format or mode would ignore is an :class:`InputError` instead."""
+    from ..files import output_kind
 
-    opts: dict[str, Any] = {"mode": args.mode}
-    if args.mode == "mdct":
-        opts.update(quantizer=args.quantizer, bitrate=args.bitrate, low_delay=args.low_delay,
+    kind = output_kind(args.output)
+    mode = args.mode or ("adpcm" if kind == "wav" else "mdct")
+    if kind == "wav" and mode != "adpcm":
+        raise InputError(f"{args.output}: a .wav output is an IMA ADPCM WAV; use .aqc for --mode {mode}")
+    if args.portable and kind != "wav":
+        raise InputError("--portable applies to IMA ADPCM .wav output only")
+    given = {"--bitrate": args.bitrate is not None, "--quality": args.quality is not None,
+             "--quantizer": args.quantizer is not None, "--low-delay": args.low_delay,
+             "--no-block-switching": args.no_block_switching, "--dither": args.dither}
+    opts: dict[str, Any] = {"mode": mode}
+    if mode == "adpcm":
+        for flag, on in given.items():
+            if on:
+                raise InputError(f"{flag} applies to --mode mdct only (ADPCM codes 4 bits a sample)")
+        opts["adpcm_method"] = args.adpcm_encoder or "search"
+        if args.portable:
+            opts["portable"] = True
+    else:
+        if args.adpcm_encoder:
+            raise InputError("--adpcm-encoder applies to --mode adpcm only")
+        if args.quality is not None and args.bitrate is not None:
+            raise InputError("give --quality (VBR) or --bitrate (CBR), not both")
+        quantizer = args.quantizer or "adaptive"
+        if args.dither and quantizer != "uniform":
+            raise InputError(f"--dither applies to --quantizer uniform only, not {quantizer}")
+        opts.update(quantizer=quantizer, bitrate=args.bitrate or 96_000, low_delay=args.low_delay,
                     block_switching=not args.no_block_switching)
         if args.quality is not None:
             opts["quality"] = args.quality
         if args.dither:
             opts["dither"] = True
-    else:
-        opts["adpcm_method"] = args.adpcm_encoder
-        if args.portable:
-            if not str(args.output).lower().endswith(".wav"):
-                raise InputError("--portable applies to IMA ADPCM .wav output only")
-            opts["portable"] = True
     if args.frame_size:
+        if kind == "wav":
+            raise InputError("--frame-size applies to .aqc output (IMA WAV blocks are 1017 samples)")
         opts["frame_size"] = args.frame_size
-    total = 0
+    if args.downmix:
+        opts["downmix"] = True
+    return opts
+
+
+def _input_frames(path: Path) -> int:
     try:
         import soundfile as sf
 
-        total = sf.info(str(args.input)).frames
-    except Exception:  # _open_audio in encode_file reports the real problem
-        total = 0
-    cb, bar = progress(args.quiet, total, "encode")
+        return int(sf.info(str(path)).frames)
+    except Exception:  # encode_file reports the real problem
+        return 0
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    from .. import files
+
+    opts = encode_options(args)
+    cb, bar = progress(args.quiet, _input_frames(args.input), "encode")
     t0 = time.perf_counter()
     try:
         res = files.encode_file(args.input, args.output, force=args.force, progress=cb,
-                              sanitize=args.sanitize, **opts)
+                                sanitize=args.sanitize, **opts)
     finally:
         if bar is not None:
             bar.close()
@@ -55,24 +87,40 @@ def cmd_encode(args: argparse.Namespace) -> int:
 def cmd_decode(args: argparse.Namespace) -> int:
     from .. import files
 
+    cb, bar = progress(args.quiet, files.decoded_length(args.input), "decode")
     t0 = time.perf_counter()
-    rep = files.decode_file(args.input, args.output, force=args.force)
+    try:
+        rep = files.decode_file(args.input, args.output, force=args.force, progress=cb)
+    finally:
+        if bar is not None:
+            bar.close()
     dt = time.perf_counter() - t0
     secs = rep.samples / rep.sample_rate if rep.sample_rate else 0.0
     note(args, f"{args.output}: {secs:.2f} s, {rep.sample_rate} Hz, {rep.channels} ch, "
                 f"{secs / max(dt, 1e-9):.1f}x realtime")
     if rep.damaged:
-        print(f"{PROG}: warning: damaged input recovered: {rep.concealed} frames concealed, "
-              f"{rep.skipped_bytes} bytes skipped{', truncated' if rep.truncated else ''}",
-              file=sys.stderr)
-        return EXIT_DAMAGED
-    return EXIT_OK
+        what = f"{rep.concealed} frames concealed, {rep.skipped_bytes} bytes skipped"
+        if rep.truncated:
+            what += ", truncated"
+        if rep.notes:
+            what += f" ({'; '.join(rep.notes[:3])})"
+        print(f"{PROG}: warning: damaged input recovered: {what}", file=sys.stderr)
+    return exit_status(rep.damaged)
 
 
 def cmd_info(args: argparse.Namespace) -> int:
     from .. import files
+    from ..adpcm.wav import is_ima_wav
 
-    d = files.info(args.input)
+    if is_ima_wav(args.input):
+        d = files.ima_wav_info(args.input)
+    else:
+        try:
+            d = files.info(args.input)
+        except StreamError as e:
+            if str(args.input) in str(e):
+                raise
+            raise StreamError(f"{args.input}: not an AQC file or IMA ADPCM WAV ({e})") from None
     if args.json:
         import json
 
@@ -84,6 +132,10 @@ def cmd_info(args: argparse.Namespace) -> int:
           f"  frames: {d['frames']} of {d['frame_size']} samples\n"
           f"  bitrate: {d['bitrate'] / 1000:.1f} kbit/s (nominal {d['nominal_bitrate'] / 1000:.0f})\n"
           f"  size: {d['bytes']} bytes")
+    if d.get("missing_samples"):
+        print(f"  truncated: {d['damaged_bytes']} bytes of the data chunk missing "
+              f"({d['missing_samples']} samples)")
+        return EXIT_DAMAGED
     if d["damaged_bytes"]:
         print(f"  damaged bytes skipped: {d['damaged_bytes']}")
         return EXIT_DAMAGED

@@ -17,20 +17,21 @@ PROG = "audiocodec"
 
 
 def parse_bitrate(text: str) -> int:
-    """``96k`` / ``96000`` / ``1.5m`` to bits per second."""
-    t = text.strip().lower().rstrip("bps").rstrip("/")
-    mult = 1
-    if t.endswith("k"):
-        mult, t = 1000, t[:-1]
-    elif t.endswith("m"):
-        mult, t = 1_000_000, t[:-1]
+    """argparse type of every bitrate option: ``96k`` / ``96000`` / ``1.5m`` to bit/s
+    (:func:`audiocodec.units.parse_bitrate`, the one parser the API uses too)."""
+    from ..errors import InputError
+    from ..units import parse_bitrate as parse
+
     try:
-        v = float(t) * mult
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"bitrate must look like 96k or 96000, got {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"bitrate must be positive, got {text!r}")
-    return int(round(v))
+        return parse(text)
+    except InputError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def exit_status(damaged: bool) -> int:
+    """The one exit-code rule of ``decode`` and ``receive``: 1 when the input was damaged
+    (frames concealed, bytes skipped, lost packets, a truncated file), else 0."""
+    return EXIT_DAMAGED if damaged else EXIT_OK
 
 
 class Parser(argparse.ArgumentParser):

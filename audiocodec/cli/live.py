@@ -12,6 +12,7 @@ import argparse
 import dataclasses
 
 from ..errors import InputError
+from .common import parse_bitrate
 
 __all__ = ["add_arguments", "int_or_str", "run"]
 
@@ -30,8 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="show the audio devices and host APIs, then exit")
     parser.add_argument("--mode", choices=("mdct", "adpcm"), default="mdct",
                         help="codec mode; mdct runs in its low-delay variant (default: %(default)s)")
-    parser.add_argument("--bitrate", type=int, default=64000,
-                        help="target bitrate in bit/s (default: %(default)s)")
+    parser.add_argument("-b", "--bitrate", type=parse_bitrate, default=64000,
+                        help="target bitrate, e.g. 64k (default: 64k)")
     parser.add_argument(
         "--frame-size",
         type=int,
@@ -40,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="MDCT hop / ADPCM packet in samples (default: 256 at 48 kHz, 8 ms algorithmic delay; "
         "512 doubles the delay and codes 64 kbit/s much better, see README)",
     )
-    parser.add_argument("-b", "--blocksize", type=int, default=512,
+    parser.add_argument("-B", "--blocksize", type=int, default=512,
                         help="frames per audio callback; match the JACK period (default: %(default)s)")
     parser.add_argument("--loss", type=float, default=0.0, metavar="P",
                         help="drop each packet with probability P on the simulated channel")
@@ -59,6 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input-file", metavar="F",
                         help="play file F as the microphone (read in a separate thread)")
     parser.add_argument("--loop", action="store_true", help="loop --input-file")
+    parser.add_argument("--output-file", metavar="R",
+                        help="with --input-file: write the decoded loop to R instead of a speaker "
+                             "(no sound card needed; runs as fast as the machine allows)")
     parser.add_argument("--record", metavar="R",
                         help="save what goes to the speaker to R (float WAV for .wav)")
     parser.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
@@ -90,6 +94,12 @@ def run(args: argparse.Namespace) -> int:
     """
     from audiocodec_app.live import LiveOptions, run_live
     from audiocodec_app.loop import MAX_FRAMES
+
+    if args.list_devices:  # the one action that needs no codec options
+        from audiocodec_app.devices import list_devices
+
+        list_devices()
+        return 0
 
     _validate(args, MAX_FRAMES)
     options = {f.name: getattr(args, f.name) for f in dataclasses.fields(LiveOptions)}

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..net import receive_to_file, send_file
+from .common import exit_status, parse_bitrate
 from .live import int_or_str
 
 __all__ = ["add_receive_arguments", "add_send_arguments", "run_receive", "run_send"]
@@ -40,7 +41,7 @@ def add_send_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", metavar="IN", help="audio file to stream")
     p.add_argument("--to", required=True, type=_host_port, metavar="HOST:PORT", help="receiver address")
     p.add_argument("--mode", choices=("mdct", "adpcm"), default="mdct")
-    p.add_argument("--bitrate", type=int, default=64000, help="bit/s (default: %(default)s)")
+    p.add_argument("-b", "--bitrate", type=parse_bitrate, default=64000, help="e.g. 64k (default: 64k)")
     p.add_argument("--low-delay", action="store_true", help="low-delay MDCT framing")
     p.add_argument("--frame-size", type=int, default=None, metavar="N",
                    help="MDCT hop / ADPCM packet in samples (default: the mode's)")
@@ -106,7 +107,10 @@ def run_receive(args: argparse.Namespace) -> int:
         raise InputError("give an output file OUT, --play, or both")
     sink = None
     if args.play:
+        from audiocodec_app.devices import check_output_device
         from audiocodec_app.play import PlayerSink
+
+        check_output_device(args.device, args.hostapi)  # before the first packet, not after it
 
         sink = PlayerSink(device=args.device, hostapi=args.hostapi, prebuffer_ms=args.prebuffer_ms)
     stats = receive_to_file(
@@ -128,7 +132,7 @@ def run_receive(args: argparse.Namespace) -> int:
            f"underflows, latency {stats.playback['latency_ms']:.1f} ms" if stats.playback else ""),
         file=sys.stderr,
     )
-    return 0
+    return exit_status(bool(stats.packets_concealed))
 
 
 def _write_json(path: str, data: dict[str, Any]) -> None:

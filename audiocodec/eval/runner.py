@@ -135,12 +135,14 @@ def run_all(runs: Sequence[RunSpec], cache: Cache, jobs: int, quiet: bool = Fals
     todo.sort(key=lambda r: -r.item.seconds)
     errors: list[str] = []
     bar = None
-    if not quiet:
+    plain = not quiet and not sys.stderr.isatty()  # a log file: one plain line per run, no \r
+    if not quiet and not plain:
         from tqdm import tqdm
 
         bar = tqdm(total=len(todo), unit="run", desc="eval", file=sys.stderr,
                    disable=not todo)
     by_key = {r.key: r for r in todo}
+    finished: list[str] = []
 
     def done(key: str, res: dict[str, Any] | None, err: str | None) -> None:
         spec = by_key[key]
@@ -151,6 +153,11 @@ def run_all(runs: Sequence[RunSpec], cache: Cache, jobs: int, quiet: bool = Fals
         if bar is not None:
             bar.set_postfix_str(f"{spec.item.name} {spec.method} {spec.bitrate or ''}")
             bar.update(1)
+        elif plain:
+            finished.append(key)
+            print(f"eval: {len(finished)}/{len(todo)} {spec.item.name} {spec.method} "
+                  f"{spec.bitrate or ''} {'done' if res is not None else 'failed'}",
+                  file=sys.stderr, flush=True)
 
     if jobs <= 1 or len(todo) <= 1:
         for spec in todo:
