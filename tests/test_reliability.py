@@ -598,7 +598,7 @@ def test_full_disk_injected_oserror(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(stream.Encoder, "encode", failing)
     code, err = _cli(capsys, "encode", str(src), str(tmp_path / "o.aqc"))
     assert calls["n"] == 1 and real is not failing
-    assert code == 2 and err == "audiocodec: error: No space left on device\n"
+    assert code == 2 and err == f"audiocodec: error: No space left on device ({tmp_path / 'o.aqc'})\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav"]
 
 
