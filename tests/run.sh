@@ -24,7 +24,7 @@ if [ ${#need[@]} -gt 0 ]; then
     fi
 fi
 
-python -m pip install -q -e '.[live,eval,dev]'
+python -m pip install -q -e '.[live,eval,dev,batch]'
 
 # shellcheck source=../.ci/jack.sh
 source .ci/jack.sh
