@@ -25,6 +25,7 @@ from .downmix import downmix as downmix_block
 from .downmix import downmix_matrix
 from .errors import CodecError, HeaderError, InputError, StreamError, UnsupportedError
 from .oneshot import DecodeReport, decode, encode, iter_decode
+from .resample import MAX_INPUT_RATE, MIN_INPUT_RATE, coding_rate, resample_blocks
 from .stream import Encoder
 
 BLOCK = 65536  # frames read per step when streaming files
@@ -98,11 +99,11 @@ def _open_audio(path: str | os.PathLike[str], downmix: bool = False) -> Any:
                                "(add --downmix for an ITU-R BS.775 stereo mix of 3-8 channels)")
     if downmix:
         downmix_matrix(f.channels)  # UnsupportedError beyond 8 channels
-    if not bs.MIN_RATE <= f.samplerate <= bs.MAX_RATE:
+    if not MIN_INPUT_RATE <= f.samplerate <= MAX_INPUT_RATE:
         f.close()
         raise UnsupportedError(
-            f"{p}: sample rate {f.samplerate} Hz; supported {bs.MIN_RATE}..{bs.MAX_RATE} Hz "
-            f"(resample first, e.g. sox in.wav -r 48000 out.wav)"
+            f"{p}: sample rate {f.samplerate} Hz; supported {MIN_INPUT_RATE}..{MAX_INPUT_RATE} Hz "
+            f"(AQC codes {bs.MIN_RATE}..{bs.MAX_RATE} Hz and resamples the rest)"
         )
     return f
 
@@ -144,15 +145,20 @@ def encode_file(
             raise InputError(f"{src}: the file holds no audio samples")
         channels = 2 if f.channels > 2 else f.channels
         blocks = _blocks(f, src, sanitize, total, progress)
+        # IMA WAV records any rate; AQC codes 8..48 kHz and resamples the rest (soxr)
+        rate = f.samplerate if kind == "wav" else coding_rate(f.samplerate, bs.MIN_RATE, bs.MAX_RATE)
+        if rate != f.samplerate:
+            blocks = resample_blocks(blocks, f.samplerate, rate, channels)
+            total = int(round(total * rate / f.samplerate))  # an estimate; the header is patched
         with atomic_output(dst, force) as tmp:
             if kind == "wav":
-                total = _write_ima_wav(tmp, blocks, f.samplerate, channels, options)
+                total = _write_ima_wav(tmp, blocks, rate, channels, options)
             else:
-                total = _write_aqc(tmp, blocks, f.samplerate, channels, total, options)
+                total = _write_aqc(tmp, blocks, rate, channels, total, options)
             nbytes = os.path.getsize(tmp)
-    seconds = total / f.samplerate
-    return {"samples": total, "sample_rate": f.samplerate, "channels": channels, "bytes": nbytes,
-            "seconds": seconds, "bitrate": nbytes * 8 / seconds if seconds else 0.0}
+    seconds = total / rate
+    return {"samples": total, "sample_rate": rate, "source_rate": f.samplerate, "channels": channels,
+            "bytes": nbytes, "seconds": seconds, "bitrate": nbytes * 8 / seconds if seconds else 0.0}
 
 
 def _blocks(f: Any, src: Any, sanitize: bool, total: int,

@@ -25,8 +25,8 @@ from audiocodec.cli import main  # noqa: E402
 from audiocodec.cli.common import parse_bitrate  # noqa: E402
 from audiocodec.downmix import downmix, downmix_matrix  # noqa: E402
 from audiocodec.errors import InputError, UnsupportedError  # noqa: E402
-from audiocodec.units import sample_rate_of  # noqa: E402
 from audiocodec.units import parse_bitrate as api_bitrate  # noqa: E402
+from audiocodec.units import sample_rate_of  # noqa: E402
 
 
 def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -67,7 +67,7 @@ def test_every_command_takes_the_same_bitrate_and_b_means_bitrate() -> None:
         add(p)
         args = p.parse_args(argv)
         assert args.bitrate == 32000
-    assert args.bitrate == 32000 and getattr(p.parse_args(["x.wav", "--to", "h:1"]), "bitrate") == 64000
+    assert args.bitrate == 32000 and p.parse_args(["x.wav", "--to", "h:1"]).bitrate == 64000
     p = argparse.ArgumentParser()
     cli_live.add_arguments(p)
     assert p.parse_args(["--blocksize", "128"]).blocksize == 128
@@ -178,9 +178,8 @@ def test_truncated_ima_wav_is_damage(wav: Path, tmp_path: Path, capsys: pytest.C
     assert sf.info(str(tmp_path / "back.wav")).frames > 0  # what was there is still written
     code, err = _cli(capsys, "decode", "-q", str(full), str(tmp_path / "ok.wav"))
     assert code == 0 and err == ""
-    code, _ = _cli(capsys, "info", str(cut))
-    out = capsys.readouterr().out
-    assert code == 1
+    assert main(["info", str(cut)]) == 1
+    assert "truncated" in capsys.readouterr().out
 
 
 def test_info_describes_ima_wav_and_names_the_file(wav: Path, tmp_path: Path,
@@ -325,3 +324,40 @@ def test_sounddevice_is_a_dependency_imported_only_by_the_app() -> None:
     assert '"sounddevice' in deps
     for p in (ROOT / "audiocodec").rglob("*.py"):
         assert "import sounddevice" not in p.read_text(), p
+
+
+# ------------------------------------------------------------------ item 7 (resampling part)
+
+
+@pytest.mark.parametrize("rate,coded", [(96000, 48000), (88200, 44100), (192000, 48000)])
+def test_high_rates_are_resampled_with_soxr(rate: int, coded: int, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "hi.wav"
+    t = np.arange(rate // 2) / rate
+    sf.write(src, (0.3 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32), rate, subtype="PCM_24")
+    code, err = _cli(capsys, "encode", str(src), str(tmp_path / "o.aqc"))
+    assert code == 0 and f"resampled {rate} -> {coded} Hz" in err, err
+    y, r = audiocodec.decode((tmp_path / "o.aqc").read_bytes())
+    assert r == coded and abs(y.shape[0] - coded // 2) <= 2
+    assert 0.28 < np.abs(y[coded // 10:]).max() < 0.32  # a 1 kHz tone survives at its level
+    assert _cli(capsys, "encode", "-q", str(src), str(tmp_path / "o.wav"))[0] == 0
+    assert sf.info(str(tmp_path / "o.wav")).samplerate == rate  # IMA WAV keeps any rate
+    sf.write(tmp_path / "x.wav", np.zeros(100, np.float32), 400000)
+    code, err = _cli(capsys, "encode", str(tmp_path / "x.wav"), str(tmp_path / "x.aqc"))
+    assert code == 2 and "8000..384000" in err
+
+
+def test_headless_live_loop_needs_no_sound_card(tmp_path: Path) -> None:
+    src = tmp_path / "in.wav"
+    sf.write(src, music_like(48000, 1.0, 2), 48000)
+    out = tmp_path / "back.wav"
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "sounddevice.py").write_text("raise OSError('PortAudio library not found')\n")
+    env = {**os.environ, "PYTHONPATH": f"{fake}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    r = subprocess.run([sys.executable, "-m", "audiocodec", "live", "--input-file", str(src),
+                        "--output-file", str(out), "-b", "64k"], capture_output=True, text=True,
+                       env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    y, rate = sf.read(str(out), always_2d=True)
+    assert rate == 48000 and y.shape[1] == 2 and y.shape[0] >= 48000 and np.abs(y).max() > 0.05

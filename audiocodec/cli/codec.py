@@ -79,6 +79,9 @@ def cmd_encode(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.close()
     dt = time.perf_counter() - t0
+    if res["source_rate"] != res["sample_rate"]:
+        note(args, f"{PROG}: note: resampled {res['source_rate']} -> {res['sample_rate']} Hz (soxr); "
+                   f"the file decodes at {res['sample_rate']} Hz (the original rate is not recorded yet)")
     note(args, f"{args.output}: {res['seconds']:.2f} s, {res['bitrate'] / 1000:.1f} kbit/s, "
                 f"{res['bytes']} bytes, {res['seconds'] / max(dt, 1e-9):.1f}x realtime")
     return EXIT_OK
