@@ -328,54 +328,11 @@ class PsychoModel:
         self._windows = flatness_windows(parts.start, parts.width, n, min_bins=cfg.tonality_window)
         self._spread = spreading_matrix(parts.bark)
         self._offset_tone_extra = TONE_MASKING_OFFSET_DB - NOISE_MASKING_OFFSET_DB + parts.bark
-        # offset bounds per partition; -inf / +inf (no bound) leave O_q exactly as it is
-        self._min_offset = np.full(parts.n_parts, -np.inf)
-        if min_offset_db is not None:
-            floor = np.asarray(min_offset_db(parts.bark), dtype=np.float64)
-            try:
-                self._min_offset = np.broadcast_to(floor, (parts.n_parts,)).copy()
-            except ValueError:
-                raise PsychoacousticsError(
-                    f"min_offset_db must return one value or {parts.n_parts} (one per partition), "
-                    f"got shape {floor.shape}"
-                ) from None
-            if not np.isfinite(self._min_offset).all():
-                raise PsychoacousticsError("min_offset_db returned NaN or infinite values")
-        self._max_offset = np.inf if max_offset_db is None else float(max_offset_db)
-        if np.isnan(self._max_offset):
-            raise PsychoacousticsError("max_offset_db is NaN")
+        self._min_offset, self._max_offset = self._offset_bounds(min_offset_db, max_offset_db)
         self._inv_width = 1.0 / parts.width.astype(np.float64)
         self._part_edges = np.append(parts.start, n).astype(np.intp)
-
-        # Threshold in quiet per bin, as an energy (see Notes).
-        bark_edges = hz_to_bark(bin_edges_hz(cfg.sample_rate, n))
-        bin_bark_width = np.minimum(np.diff(bark_edges), 1.0)
-        ath_db = ath_db_spl(bin_centers_hz(cfg.sample_rate, n)) + cfg.ath_offset_db
-        ath_db = np.minimum(ath_db, cfg.ath_max_db)
-        self.ath_bin: FloatArray = (
-            db_spl_to_energy(ath_db, n, full_scale_db=cfg.full_scale_db) * bin_bark_width
-        )
-
-        edges = np.asarray(cfg.band_edges, dtype=np.intp)
-        self.band_edges: IntArray = edges
-        self._lo = int(edges[0])
-        self._hi = int(edges[-1])
-        self._rel_edges = (edges[:-1] - edges[0]).astype(np.intp)
-        widths = np.diff(edges)
-        self._band_width = widths.astype(np.float64)
-        self._band_of_bin = np.repeat(np.arange(widths.size), widths).astype(np.intp)
-        # The quantiser puts white noise into a band, so the band's quiet threshold is set by its
-        # most sensitive bin: every bin of a band gets the band's lowest threshold in quiet. (At
-        # low frequencies the threshold in quiet changes by tens of dB across one band.)
-        ath_min = np.minimum.reduceat(self.ath_bin[self._lo : self._hi], self._rel_edges)
-        self.ath_bin[self._lo : self._hi] = ath_min[self._band_of_bin]
-        self.ath_band: FloatArray = ath_min * self._band_width
-
-        # Fraction of each partition's bins that fall in each band, for the band tonality.
-        overlap = np.zeros((parts.n_parts, widths.size))
-        np.add.at(overlap, (parts.of_bin[self._lo : self._hi], self._band_of_bin), 1.0)
-        self._part_to_band = overlap * self._inv_width[:, np.newaxis]
-
+        self.ath_bin: FloatArray = self._quiet_threshold()
+        self._band_tables()
         for a in (
             self._spread,
             self._offset_tone_extra,
@@ -391,6 +348,59 @@ class PsychoModel:
             self._min_offset,
         ):
             a.setflags(write=False)
+
+    def _offset_bounds(self, min_offset_db: Callable[[FloatArray], FloatArray] | None,
+                       max_offset_db: float | None) -> tuple[FloatArray, float]:
+        """Offset bounds per partition; -inf / +inf (no bound) leave O_q exactly as it is."""
+        parts = self.partitions
+        lower = np.full(parts.n_parts, -np.inf)
+        if min_offset_db is not None:
+            floor = np.asarray(min_offset_db(parts.bark), dtype=np.float64)
+            try:
+                lower = np.broadcast_to(floor, (parts.n_parts,)).copy()
+            except ValueError:
+                raise PsychoacousticsError(
+                    f"min_offset_db must return one value or {parts.n_parts} (one per partition), "
+                    f"got shape {floor.shape}"
+                ) from None
+            if not np.isfinite(lower).all():
+                raise PsychoacousticsError("min_offset_db returned NaN or infinite values")
+        upper = np.inf if max_offset_db is None else float(max_offset_db)
+        if np.isnan(upper):
+            raise PsychoacousticsError("max_offset_db is NaN")
+        return lower, upper
+
+    def _quiet_threshold(self) -> FloatArray:
+        """Threshold in quiet per bin, as an energy (see Notes)."""
+        cfg = self.config
+        n = cfg.n_bins
+        bark_edges = hz_to_bark(bin_edges_hz(cfg.sample_rate, n))
+        bin_bark_width = np.minimum(np.diff(bark_edges), 1.0)
+        ath_db = ath_db_spl(bin_centers_hz(cfg.sample_rate, n)) + cfg.ath_offset_db
+        ath_db = np.minimum(ath_db, cfg.ath_max_db)
+        return np.asarray(db_spl_to_energy(ath_db, n, full_scale_db=cfg.full_scale_db) * bin_bark_width)
+
+    def _band_tables(self) -> None:
+        """Band layout tables, the bands' threshold in quiet, and partition-to-band weights."""
+        edges = np.asarray(self.config.band_edges, dtype=np.intp)
+        self.band_edges: IntArray = edges
+        self._lo = int(edges[0])
+        self._hi = int(edges[-1])
+        self._rel_edges = (edges[:-1] - edges[0]).astype(np.intp)
+        widths = np.diff(edges)
+        self._band_width = widths.astype(np.float64)
+        self._band_of_bin = np.repeat(np.arange(widths.size), widths).astype(np.intp)
+        # The quantiser puts white noise into a band, so the band's quiet threshold is set by its
+        # most sensitive bin: every bin of a band gets the band's lowest threshold in quiet. (At
+        # low frequencies the threshold in quiet changes by tens of dB across one band.)
+        ath_min = np.minimum.reduceat(self.ath_bin[self._lo : self._hi], self._rel_edges)
+        self.ath_bin[self._lo : self._hi] = ath_min[self._band_of_bin]
+        self.ath_band: FloatArray = ath_min * self._band_width
+        # Fraction of each partition's bins that fall in each band, for the band tonality.
+        parts = self.partitions
+        overlap = np.zeros((parts.n_parts, widths.size))
+        np.add.at(overlap, (parts.of_bin[self._lo : self._hi], self._band_of_bin), 1.0)
+        self._part_to_band = overlap * self._inv_width[:, np.newaxis]
 
     @property
     def n_bands(self) -> int:
