@@ -8,6 +8,20 @@ soundfile convention, and ``audiocodec.errors.InputError``'s base) catch it too.
 
 from __future__ import annotations
 
+import numpy as np
+from numpy.typing import NDArray
+
 
 class PsychoacousticsError(ValueError):
     """Bad configuration or input handed to the psychoacoustic model."""
+
+
+def as_real_finite(a: NDArray[np.generic], name: str) -> NDArray[np.float64]:
+    """``a`` as float64, or a :class:`PsychoacousticsError` naming ``name`` when it is not
+    real numbers or holds NaN/Inf (the model's one input check after the shape)."""
+    if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
+        raise PsychoacousticsError(f"{name} must be real numbers, got dtype {a.dtype}")
+    x = a.astype(np.float64, copy=False)
+    if not np.isfinite(x).all():
+        raise PsychoacousticsError(f"{name} holds NaN or infinite values")
+    return x

@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
-from .errors import PsychoacousticsError
+from .errors import PsychoacousticsError, as_real_finite
 from .quiet import ATH_MAX_DB, ath_db_spl, db_spl_to_energy
 from .scales import bin_centers_hz, bin_edges_hz, hz_to_bark
 from .spreading import Partitions, make_partitions, spreading_matrix
@@ -497,12 +497,7 @@ class PsychoModel:
                 f"coefs must have shape ({self.config.n_bins},) or (frames, "
                 f"{self.config.n_bins}), got {x.shape}"
             )
-        if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
-            raise PsychoacousticsError(f"coefs must be real numbers, got dtype {x.dtype}")
-        x = x.astype(np.float64, copy=False)
-        if not np.isfinite(x).all():
-            raise PsychoacousticsError("coefs hold NaN or infinite values")
-        return x
+        return as_real_finite(x, "coefs")
 
 
 @njit(cache=True)

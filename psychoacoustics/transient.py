@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
-from .errors import PsychoacousticsError
+from .errors import PsychoacousticsError, as_real_finite
 
 __all__ = ["detect_transient", "transient_strength", "transient_strength_reference"]
 
@@ -156,9 +156,4 @@ def _check_signal(x: ArrayLike) -> FloatArray:
     sig = np.asarray(x)
     if sig.ndim != 1:
         raise PsychoacousticsError(f"x must be mono, shape (n_samples,), got {sig.shape}")
-    if not (np.issubdtype(sig.dtype, np.floating) or np.issubdtype(sig.dtype, np.integer)):
-        raise PsychoacousticsError(f"x must be real numbers, got dtype {sig.dtype}")
-    sig = sig.astype(np.float64, copy=False)
-    if not np.isfinite(sig).all():
-        raise PsychoacousticsError("x holds NaN or infinite values")
-    return sig
+    return as_real_finite(sig, "x")
