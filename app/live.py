@@ -181,10 +181,15 @@ def _choose_format(sd: Any, opts: LiveOptions) -> _Format:
     """Pick the devices, then the rate and channels (options, else the input file's, else the
     device's), and check that the devices and the file fit them."""
     hostapi = find_hostapi(sd, opts.hostapi) if opts.hostapi else None
-    # With --input-file only an output is needed (unless an input device is named: then the
-    # stream stays duplex, timed exactly as a live one)
-    file_only = bool(opts.input_file) and opts.input_device is None
-    in_dev = None if file_only else pick_device(sd, opts.input_device, "input", hostapi)
+    # With --input-file only an output is needed. The stream stays duplex when there is an
+    # input device (timed exactly as a live one: input plus output latency); without one it is
+    # output-only.
+    try:
+        in_dev: dict | None = pick_device(sd, opts.input_device, "input", hostapi)
+    except DeviceError:
+        if not opts.input_file or opts.input_device is not None:
+            raise
+        in_dev = None
     out_dev = pick_device(sd, opts.output_device, "output", hostapi)
     on_jack = "jack" in sd.query_hostapis(out_dev["hostapi"])["name"].lower()
 
