@@ -93,3 +93,24 @@ def test_dask_local_cluster_two_workers(catalog: Path, tmp_path: Path) -> None:
         again = encode_many([catalog], tmp_path / "o", client=client)
     assert sorted(o.status for o in again.outcomes) == [FAILED, SKIPPED, SKIPPED, SKIPPED]
     _decodes(tmp_path / "o" / "album" / "c.aqc", catalog / "album" / "c.wav")
+
+
+def test_cli_out_dir_reports_failures_and_skips(catalog: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from audiocodec.cli import main
+
+    out = tmp_path / "cli-out"
+    code = main(["encode", str(catalog), "--out-dir", str(out), "--jobs", "2", "-b", "48k"])
+    err = capsys.readouterr().err
+    assert code == 2  # something failed: broken.wav
+    assert err.count("error:") == 1 and "broken.wav" in err
+    assert "3 encoded, 0 skipped" in err and "1 failed" in err
+    assert (out / "album" / "c.aqc").exists()
+    code = main(["encode", str(catalog), "--out-dir", str(out), "-q"])
+    err = capsys.readouterr().err
+    assert code == 2 and "0 encoded, 3 skipped" in err
+    assert main(["encode", str(catalog / "a.wav"), "--out-dir", str(out), "-q"]) == 0  # a skip is no failure
+    assert main(["encode", str(catalog / "a.wav"), str(out / "x.aqc"), "--jobs", "2"]) == 2
+    assert "--jobs and --scheduler go with --out-dir" in capsys.readouterr().err
+    assert main(["encode", str(catalog / "a.wav")]) == 2
+    assert "INPUT OUTPUT" in capsys.readouterr().err

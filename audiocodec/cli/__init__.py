@@ -44,8 +44,15 @@ def build_parser() -> argparse.ArgumentParser:
                        description="The output's extension picks the format: .aqc is AQC "
                                    "(--mode mdct by default, or adpcm), .wav is a standard IMA "
                                    "ADPCM WAV (implies --mode adpcm).")
-    e.add_argument("input", type=Path)
-    e.add_argument("output", type=Path)
+    e.add_argument("paths", type=Path, nargs="+", metavar="INPUT [OUTPUT]",
+                   help="INPUT OUTPUT, or with --out-dir any number of files, folders or globs")
+    e.add_argument("--out-dir", type=Path, default=None,
+                   help="encode every INPUT into this folder (folders keep their sub-folders; "
+                        "existing outputs are skipped unless --force, so a rerun resumes)")
+    e.add_argument("--jobs", "-j", type=int, default=None,
+                   help="with --out-dir: worker processes (default: one per core)")
+    e.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="with --out-dir: run on this Dask scheduler (pip install -e '.[batch]')")
     e.add_argument("--bitrate", "-b", type=parse_bitrate, default=None,
                    help="MDCT target, e.g. 96k (default 96k)")
     e.add_argument("--quality", type=float, default=None, help="VBR quality 0..10 instead of --bitrate")

@@ -12,12 +12,13 @@ from ..errors import InputError, StreamError
 from .common import EXIT_DAMAGED, EXIT_OK, PROG, exit_status, note, progress
 
 
-def encode_options(args: argparse.Namespace) -> dict[str, Any]:
+def encode_options(args: argparse.Namespace, kind: str | None = None) -> dict[str, Any]:
     """The :func:`~audiocodec.files.encode_file` options ``args`` ask for; an option that the
-    chosen format or mode would ignore is an :class:`InputError` instead."""
+    chosen format or mode would ignore is an :class:`InputError` instead. ``kind`` ("aqc" or
+    "wav") defaults to the output's extension."""
     from ..files import output_kind
 
-    kind = output_kind(args.output)
+    kind = kind or output_kind(args.output)
     mode = args.mode or ("adpcm" if kind == "wav" else "mdct")
     if kind == "wav" and mode != "adpcm":
         raise InputError(f"{args.output}: a .wav output is an IMA ADPCM WAV; use .aqc for --mode {mode}")
@@ -69,6 +70,15 @@ def _input_frames(path: Path) -> int:
 def cmd_encode(args: argparse.Namespace) -> int:
     from .. import files
 
+    if args.out_dir is not None:
+        from .batch import run_batch
+
+        return run_batch(args)
+    if args.jobs is not None or args.scheduler is not None:
+        raise InputError("--jobs and --scheduler go with --out-dir (encoding many files)")
+    if len(args.paths) != 2:
+        raise InputError("encode takes INPUT OUTPUT, or INPUT... --out-dir DIR")
+    args.input, args.output = args.paths
     opts = encode_options(args)
     cb, bar = progress(args.quiet, _input_frames(args.input), "encode")
     t0 = time.perf_counter()
