@@ -134,7 +134,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     _REQUESTED[:] = [a for a in argv if not a.startswith("-")][:1]
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "command", None) == "encode" and not any(a.startswith("-") for a in extra):
+        args.paths += [Path(a) for a in extra]  # paths after an option (argparse stops at the first)
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_ERROR
