@@ -24,9 +24,11 @@ from .container import aqc as bs
 from .downmix import downmix as downmix_block
 from .downmix import downmix_matrix
 from .errors import CodecError, HeaderError, InputError, StreamError, UnsupportedError
+from .multistream.layout import MAX_CHANNELS
 from .oneshot import DecodeReport, decode, encode, iter_decode
 from .resample import MAX_INPUT_RATE, MIN_INPUT_RATE, coding_rate, resample_blocks
 from .stream import Encoder
+from .wavmask import wav_format, write_channel_mask
 
 BLOCK = 65536  # frames read per step when streaming files
 
@@ -93,12 +95,11 @@ def _open_audio(path: str | os.PathLike[str], downmix: bool = False) -> Any:
         f = sf.SoundFile(str(p))
     except Exception as e:  # soundfile raises its own LibsndfileError / RuntimeError
         raise UnsupportedError(f"{p}: not a readable audio file ({str(e).splitlines()[0]})") from None
-    if f.channels > 2 and not downmix:
+    if f.channels > MAX_CHANNELS:
         f.close()
-        raise UnsupportedError(f"{p}: {f.channels} channels; the codec codes mono or stereo "
-                               "(add --downmix for an ITU-R BS.775 stereo mix of 3-8 channels)")
+        raise UnsupportedError(f"{p}: {f.channels} channels; the codec codes 1..{MAX_CHANNELS}")
     if downmix:
-        downmix_matrix(f.channels)  # UnsupportedError beyond 8 channels
+        downmix_matrix(f.channels)
     if not MIN_INPUT_RATE <= f.samplerate <= MAX_INPUT_RATE:
         f.close()
         raise UnsupportedError(
@@ -143,8 +144,8 @@ def encode_file(
         total = f.frames
         if total <= 0:
             raise InputError(f"{src}: the file holds no audio samples")
-        channels = 2 if f.channels > 2 else f.channels
-        blocks = _blocks(f, src, sanitize, total, progress)
+        channels = 2 if downmix and f.channels > 2 else f.channels
+        blocks = _blocks(f, src, sanitize, total, progress, downmix)
         # IMA WAV records any rate; AQC codes 8..48 kHz and resamples the rest (soxr)
         rate = f.samplerate if kind == "wav" else coding_rate(f.samplerate, bs.MIN_RATE, bs.MAX_RATE)
         if rate != f.samplerate:
@@ -161,14 +162,14 @@ def encode_file(
             "bytes": nbytes, "seconds": seconds, "bitrate": nbytes * 8 / seconds if seconds else 0.0}
 
 
-def _blocks(f: Any, src: Any, sanitize: bool, total: int,
-            progress: Callable[[int, int], None] | None) -> Iterator[NDArray[np.float32]]:
-    """The input's checked float32 blocks (mixed to stereo beyond two channels)."""
+def _blocks(f: Any, src: Any, sanitize: bool, total: int, progress: Callable[[int, int], None] | None,
+            downmix: bool = False) -> Iterator[NDArray[np.float32]]:
+    """The input's checked float32 blocks (with ``downmix``, mixed to stereo beyond two channels)."""
     done = 0
     for block in f.blocks(BLOCK, dtype="float32", always_2d=True):
         block = _finite(block, src, done, sanitize)
         done += block.shape[0]
-        yield downmix_block(block) if block.shape[1] > 2 else block
+        yield downmix_block(block) if downmix and block.shape[1] > 2 else block
         if progress:
             progress(done, total)
 
@@ -334,12 +335,14 @@ def _decode_ima_wav(src: str | os.PathLike[str], dst: str | os.PathLike[str], fo
     with ImaWavReader(src, variant="auto") as r, atomic_output(dst, force) as tmp:
         rep.sample_rate, rep.channels = r.sample_rate, r.channels
         with sf.SoundFile(tmp, "w", r.sample_rate, r.channels, subtype=subtype or "PCM_16",
-                          format=fmt) as out:
+                          format=wav_format(fmt, r.channels)) as out:
             for block in r.blocks(BLOCK):
                 out.write(block)
                 rep.samples += block.shape[0]
                 if progress:
                     progress(rep.samples)
+        if wav_format(fmt, r.channels) != fmt:
+            write_channel_mask(tmp, r.channels)
         if r.missing_bytes:
             rep.truncated = True
             rep.notes.append(f"file ends early: the data chunk lacks {r.missing_bytes} of "
@@ -365,11 +368,13 @@ def _decode_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], force
     st = subtype or ("PCM_16" if fmt != "OGG" else "VORBIS")
     with atomic_output(dst, force) as tmp:
         with sf.SoundFile(tmp, "w", header.sample_rate, header.channels, subtype=st,
-                          format=fmt) as out:
+                          format=wav_format(fmt, header.channels)) as out:
             for y in _chunked(iter_decode(data, rep), BLOCK):
                 out.write(np.clip(y, -1.0, 1.0, out=y))
                 if progress:
                     progress(rep.samples)
+        if wav_format(fmt, header.channels) != fmt:
+            write_channel_mask(tmp, header.channels)
         if rep.frames == 0 and header.total_samples != 0:  # concealment alone is not a decode
             raise StreamError(f"{src}: no decodable frame in the file")
     if header.total_samples != bs.UNKNOWN_LENGTH and rep.samples < header.total_samples:

@@ -31,6 +31,7 @@ from .container import aqc
 from .core.decoder import MdctDecoder
 from .core.layout import FrameStats
 from .errors import FrameError, InputError, StreamError
+from .multistream.decoder import MultistreamDecoder
 from .units import parse_bitrate, sample_rate_of
 
 MODES = ("mdct", "adpcm")
@@ -39,9 +40,14 @@ ADPCM_METHODS = ("greedy", "search")
 
 Observer = Callable[[FrameStats], None]
 
-# mode name -> "module:class" of its encoder (imported when an encoder of that mode is made)
-_ENCODERS = {"mdct": "audiocodec.encoder.mdct_encoder:MdctEncoder",
-             "adpcm": "audiocodec.adpcm.mode:AdpcmEncoder"}
+MAX_CHANNELS = 8
+
+# (mode name, more than 2 channels) -> "module:class" of its encoder (imported when one is made);
+# MDCT beyond stereo is multistream (coupled pairs, mono streams, LFE), ADPCM codes any count
+_ENCODERS = {("mdct", False): "audiocodec.encoder.mdct_encoder:MdctEncoder",
+             ("mdct", True): "audiocodec.multistream.encoder:MultistreamEncoder",
+             ("adpcm", False): "audiocodec.adpcm.mode:AdpcmEncoder",
+             ("adpcm", True): "audiocodec.adpcm.mode:AdpcmEncoder"}
 
 
 class ModeEncoder(Protocol):
@@ -131,7 +137,7 @@ class Encoder:
     sample_rate : int
         8000 .. 48000 Hz.
     channels : int
-        1 or 2.
+        1 .. 8, in WAV/SMPTE order (L R C LFE Ls Rs ...; :mod:`audiocodec.multistream.layout`).
     bitrate : int
         Target bits per second over the whole stream (CBR with a bit reservoir).
     mode : {"mdct", "adpcm"}
@@ -176,8 +182,8 @@ class Encoder:
         self.total_samples = total_samples
         if self.mode not in MODES:
             raise InputError(f"mode must be one of {MODES}, got {self.mode!r}")
-        if not isinstance(self.channels, int | np.integer) or self.channels not in (1, 2):
-            raise InputError(f"channels must be 1 or 2, got {self.channels}")
+        if not isinstance(self.channels, int | np.integer) or not 1 <= self.channels <= MAX_CHANNELS:
+            raise InputError(f"channels must be 1..{MAX_CHANNELS}, got {self.channels}")
         if not aqc.MIN_RATE <= self.sample_rate <= aqc.MAX_RATE:
             raise InputError(f"sample rate must be {aqc.MIN_RATE}..{aqc.MAX_RATE} Hz, "
                              f"got {self.sample_rate}")
@@ -185,7 +191,7 @@ class Encoder:
             raise InputError(f"adpcm_method must be 'greedy' or 'search', got {adpcm_method!r}")
         if self.serial is None:
             self.serial = int.from_bytes(os.urandom(4), "little")
-        module, cls = _ENCODERS[mode].split(":")
+        module, cls = _ENCODERS[mode, self.channels > 2].split(":")
         make = getattr(importlib.import_module(module), cls)
         self._mode: ModeEncoder = make(
             self.sample_rate, self.channels, bitrate=self.bitrate, quantizer=quantizer,
@@ -253,8 +259,9 @@ class Encoder:
 
 
 # container mode number -> its decoder class
-_DECODERS: dict[int, Callable[[aqc.StreamHeader, Observer | None], ModeDecoder]] = {
-    aqc.MODE_MDCT: MdctDecoder, aqc.MODE_ADPCM: AdpcmDecoder}
+_DECODERS: dict[tuple[int, bool], Callable[[aqc.StreamHeader, Observer | None], ModeDecoder]] = {
+    (aqc.MODE_MDCT, False): MdctDecoder, (aqc.MODE_MDCT, True): MultistreamDecoder,
+    (aqc.MODE_ADPCM, False): AdpcmDecoder, (aqc.MODE_ADPCM, True): AdpcmDecoder}
 
 
 class Decoder:
@@ -288,7 +295,7 @@ class Decoder:
         self._emitted = 0  # samples produced (after dropping the delay)
         self._to_drop = h.delay
         self._total = None if h.total_samples == aqc.UNKNOWN_LENGTH else h.total_samples
-        self._mode = _DECODERS[h.mode](h, self._observer)
+        self._mode = _DECODERS[h.mode, h.channels > 2](h, self._observer)
 
     @property
     def config(self) -> Any:

@@ -7,12 +7,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: ffmpeg/sox (interop + peers), jackd2 + PortAudio (live tests).
+# Debian packages: ffmpeg/sox (interop + peers), jackd2 + PortAudio (live tests),
+# chromium + chromium-driver (the listening page in a real browser).
 need=()
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 command -v sox >/dev/null 2>&1 || need+=(sox)
 command -v jackd >/dev/null 2>&1 || need+=(jackd2)
 ldconfig -p 2>/dev/null | grep -q libportaudio || need+=(libportaudio2)
+# chromium + its driver: the listening page's browser test (tests/test_listen.py)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "jackd2 jackd/tweak_rt_limits boolean false" | debconf-set-selections

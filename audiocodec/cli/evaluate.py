@@ -74,6 +74,33 @@ def add_eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--focus-item", default=None,
                    help="input (stem) for the frame-spectrum and heat-map plots")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    add_listen_arguments(p)
+
+
+def add_listen_arguments(p: argparse.ArgumentParser) -> None:
+    """Options of the listening page (``listen.html``, :mod:`audiocodec.eval.listen`)."""
+    p.add_argument("--no-listen", action="store_true", help="write no listening page")
+    p.add_argument("--listen-seconds", type=float, default=8.0,
+                   help="length of each item's excerpt on the listening page (default %(default)s)")
+    p.add_argument("--listen-excerpt", action="append", default=[], metavar="ITEM=START",
+                   help="start (s) of ITEM's excerpt, e.g. castanets48_stereo=1.5 (repeatable; "
+                        "default: the most demanding part by our model)")
+    p.add_argument("--listener-results", nargs="+", action="extend", type=Path, default=[],
+                   metavar="FILE", help="CSV/JSON files exported by listen.html, for the report's "
+                                        "listeners table")
+
+
+def _excerpts(given: list[str]) -> tuple[tuple[str, float], ...]:
+    out = []
+    for g in given:
+        name, sep, start = g.rpartition("=")
+        try:
+            out.append((name, float(start)))
+        except ValueError:
+            name = ""
+        if not sep or not name:
+            raise InputError(f"--listen-excerpt wants ITEM=START (seconds), got {g!r}")
+    return tuple(out)
 
 
 def eval_options(args: argparse.Namespace) -> EvalOptions:
@@ -89,7 +116,9 @@ def eval_options(args: argparse.Namespace) -> EvalOptions:
         speech_names=_csv(args.speech), dither=args.dither, out=args.out, jobs=args.jobs,
         visqol=not args.no_visqol, plots=not args.no_plots, fresh=args.fresh,
         pre_echo_item=args.pre_echo_item, focus_item=args.focus_item, quiet=args.quiet,
-        command=command)
+        command=command, listen=not args.no_listen, listen_seconds=args.listen_seconds,
+        listen_excerpts=_excerpts(args.listen_excerpt),
+        listener_results=tuple(args.listener_results))
 
 
 def run_eval(args: argparse.Namespace) -> int:

@@ -74,6 +74,11 @@ class EvalOptions:
     focus_item: str | None = None
     quiet: bool = False
     command: str = ""  # the command line, for the report's first paragraph
+    # the listening page (audiocodec.eval.listen) and the listeners' results read back
+    listen: bool = True
+    listen_seconds: float = 8.0
+    listen_excerpts: tuple[tuple[str, float], ...] = ()  # (item, start s): the user's excerpts
+    listener_results: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,10 @@ def evaluate(opts: EvalOptions) -> int:
     """Run the evaluation, write the report into ``opts.out``; 0, or 1 if a run failed."""
     c = collect(opts)
     out = opts.out
+    if opts.listen:  # listen.html and its audio (audiocodec.eval.listen)
+        from .listen import write_for_eval
+
+        write_for_eval(c, opts)
     blocks = build_report(c, opts)
     (out / "report.md").write_text(render_md(blocks))
     (out / "report.html").write_text(render_html(blocks, out, "audiocodec evaluation"))
@@ -172,6 +176,9 @@ def build_report(c: Collected, opts: EvalOptions) -> list[Block]:
 
     blocks = preamble(c.results, opts, c.note, c.use_visqol, c.errors, c.refused)
     blocks += headline(c.results, c.items, c.base, c.others, opts.bitrates)
+    from .listeners import report_blocks  # the link to listen.html, the listeners' table
+
+    blocks += report_blocks(opts.out, opts.listener_results, c.results)
     blocks += metric_sections(c.results, c.items, c.base, c.others, opts.bitrates)
     if opts.plots:
         from .figures import make_figures
