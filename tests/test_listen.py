@@ -159,6 +159,15 @@ def test_page_files_decode_to_equal_aligned_excerpts(item: Item, page: Path) -> 
     assert all(abs(v) < 0.5 for v in levels if v is not None)
 
 
+def test_report_links_the_page(page: Path) -> None:
+    from audiocodec.eval.render import render_html
+
+    blocks = listeners.report_blocks(page, [], [])
+    assert blocks[0] == ("h", 2, "Listening test")
+    assert "<a href='listen.html'>listen.html</a>" in render_html(blocks, page, "t")
+    assert listeners.report_blocks(page / "nothing-here", [], []) == []
+
+
 def test_default_excerpt_is_where_ours_is_worst(page: Path) -> None:
     (it,) = _manifest(page)["items"]
     assert it["start"] <= NOISY[0] and it["start"] + it["seconds"] >= NOISY[1]
@@ -227,6 +236,7 @@ def test_results_read_back_into_the_listeners_table(item: Item, tmp_path: Path) 
     ratings, sessions = listeners.read_results(paths)
     assert len(ratings) == 8 and {r.listener for r in ratings} == {"ann", "bob"}
     assert sessions[0].correct == 9 and sessions[0].p == pytest.approx(11 / 1024)
+    assert listeners.read_results([tmp_path / "bob.json"])[0][0].listener == "bob"
     head, rows = listeners.listeners_rows(ratings, _results(item))
     by = {r[1]: dict(zip(head, r, strict=True)) for r in rows}
     assert list(by) == ["hidden reference", "ours adaptive", "libopus", "anchor (3.5 kHz low-pass)"]
@@ -277,7 +287,7 @@ def _browser(downloads: Path) -> Any:
     if webdriver is None or not chromium or not driver:
         what = "selenium" if webdriver is None else "chromium and chromium-driver"
         if in_ci:
-            pytest.fail(f"CI=true but {what} is not installed (tests/run.sh installs it)")
+            pytest.fail(f"CI=true but missing: {what} (tests/run.sh installs it)")
         pytest.skip(f"needs {what}")
     opts = webdriver.ChromeOptions()
     opts.binary_location = chromium
@@ -325,6 +335,12 @@ def _abx_trial(drv: Any) -> None:
     tally = drv.find_element(By.ID, "abx-tally").text
     assert "3 / 4 correct" in tally and "p = 0.313" in tally, tally  # P(K >= 3 | n = 4) = 5/16
     assert drv.execute_script("return listen.pGuess(3, 4)") == pytest.approx(5 / 16)
+    _keys(drv, "[")  # loop from the playing position
+    loop = drv.execute_script("return [listen.player.loopA, listen.player.loopB, "
+                              "document.getElementById('loop-start').value]")
+    assert 0 < loop[0] < loop[1] == 2.0 and float(loop[2]) == pytest.approx(loop[0], abs=0.01)
+    _keys(drv, "\\")  # the whole excerpt again
+    assert drv.execute_script("return [listen.player.loopA, listen.player.loopB]") == [0, 2]
 
 
 def _mushra_rating(drv: Any) -> dict[str, int]:
