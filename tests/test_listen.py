@@ -197,12 +197,17 @@ def test_cli_parses_the_listen_options(tmp_path: Path) -> None:
 
     p = argparse.ArgumentParser()
     add_eval_arguments(p)
+    (tmp_path / "r1.csv").write_text(CSV)
+    (tmp_path / "r2.json").write_text(json.dumps(_json_export()))
+    files = [str(tmp_path / "r1.csv"), str(tmp_path / "r2.json")]
     args = p.parse_args(["a.wav", "--listen-excerpt", "a=1.5", "--listen-excerpt", "b=2",
-                         "--listen-seconds", "6", "--listener-results", "r1.csv", "r2.json"])
+                         "--listen-seconds", "6", "--listener-results", *files])
     opts = eval_options(args)
     assert opts.listen and opts.listen_seconds == 6.0
     assert opts.listen_excerpts == (("a", 1.5), ("b", 2.0))
-    assert opts.listener_results == (Path("r1.csv"), Path("r2.json"))
+    assert opts.listener_results == tuple(map(Path, files))
+    with pytest.raises(InputError, match="no such file"):  # before the evaluation, not after
+        eval_options(p.parse_args(["a.wav", "--listener-results", str(tmp_path / "gone.csv")]))
     assert not eval_options(p.parse_args(["a.wav", "--no-listen"])).listen
     with pytest.raises(InputError, match="ITEM=START"):
         eval_options(p.parse_args(["a.wav", "--listen-excerpt", "a:1"]))

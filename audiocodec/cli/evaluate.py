@@ -103,6 +103,14 @@ def _excerpts(given: list[str]) -> tuple[tuple[str, float], ...]:
     return tuple(out)
 
 
+def _listener_files(paths: list[Path]) -> tuple[Path, ...]:
+    """The ``--listener-results`` files, checked before a long evaluation, not after it."""
+    from ..eval.listeners import read_results
+
+    read_results(paths)
+    return tuple(paths)
+
+
 def eval_options(args: argparse.Namespace) -> EvalOptions:
     """The :class:`~audiocodec.eval.plan.EvalOptions` that ``args`` ask for."""
     from ..eval.plan import EvalOptions
@@ -118,7 +126,7 @@ def eval_options(args: argparse.Namespace) -> EvalOptions:
         pre_echo_item=args.pre_echo_item, focus_item=args.focus_item, quiet=args.quiet,
         command=command, listen=not args.no_listen, listen_seconds=args.listen_seconds,
         listen_excerpts=_excerpts(args.listen_excerpt),
-        listener_results=tuple(args.listener_results))
+        listener_results=_listener_files(args.listener_results))
 
 
 def run_eval(args: argparse.Namespace) -> int:
