@@ -193,7 +193,7 @@ def test_truncated_stream_keeps_length_and_reports() -> None:
 
 def test_bad_encoder_input() -> None:
     with pytest.raises(InputError):
-        Encoder(48000, 3)
+        Encoder(48000, 9)  # 1..8 channels
     with pytest.raises(InputError):
         Encoder(96000, 2)
     with pytest.raises(InputError):
