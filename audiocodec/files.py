@@ -21,6 +21,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .container import aqc as bs
+from .container.pages import PageWriter
+from .container.reader import ReadStats, find_header_copy, locate_header, read_packets
 from .downmix import downmix as downmix_block
 from .downmix import downmix_matrix
 from .errors import CodecError, HeaderError, InputError, StreamError, UnsupportedError
@@ -196,19 +198,21 @@ def _write_aqc(tmp: str, blocks: Iterator[NDArray[np.float32]], rate: int, chann
     options.setdefault("total_samples", total)
     enc = Encoder(rate, channels, **options)
     done = 0
+    pw = PageWriter(bs.StreamHeader.unpack(enc.header))
     with open(tmp, "wb") as out:
-        out.write(enc.header)
+        out.write(pw.start())
         for block in blocks:
             for p in enc.encode(block):
-                out.write(p)
+                out.write(pw.add(p))
             done += block.shape[0]
         for p in enc.flush():
-            out.write(p)
+            out.write(pw.add(p))
+        out.write(pw.finish())
         if done != total:
-            # the reader's length was an estimate: patch the header with the truth
-            enc.total_samples = done
-            out.seek(0)
-            out.write(enc.header)
+            # the reader's length was an estimate: patch the header and its copies
+            for off, data in pw.patch_total(done):
+                out.seek(off)
+                out.write(data)
     return done
 
 
@@ -362,9 +366,9 @@ def _decode_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], force
         return _decode_ima_wav(src, dst, force, subtype, fmt, progress)
     rep = DecodeReport()
     data = _read_source_bytes(src)
-    if data[:3] != bs.MAGIC:
+    if data[:3] != bs.MAGIC and find_header_copy(data) is None:
         raise StreamError(f"{src}: not an AQC file or IMA ADPCM WAV")
-    header = bs.StreamHeader.unpack(data[: bs.HEADER_SIZE])
+    header, _ = locate_header(data)
     st = subtype or ("PCM_16" if fmt != "OGG" else "VORBIS")
     with atomic_output(dst, force) as tmp:
         with sf.SoundFile(tmp, "w", header.sample_rate, header.channels, subtype=st,
@@ -384,27 +388,29 @@ def _decode_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], force
 
 
 def info(src: str | os.PathLike[str]) -> dict[str, Any]:
-    """Describe an ``.aqc`` file: rate, channels, duration, mode, bitrate, frames."""
+    """Describe an ``.aqc`` file: rate, channels, duration, mode, bitrate, packets, pages."""
     data = _read_source_bytes(src)
-    header = bs.StreamHeader.unpack(data[: bs.HEADER_SIZE])
+    stats = ReadStats()
+    header, start = locate_header(data, stats)
     frames = 0
-    skipped = 0
     total = header.total_samples
-    for _o, seq, payload, sk in bs.scan_frames(header.serial, data, bs.HEADER_SIZE):
-        skipped += sk
-        if seq < 0:
-            break
+    for packet in read_packets(header, data, start, stats):
+        if packet is None:
+            continue
         frames += 1
-        if payload[0] & bs.INFO_LAST and len(payload) >= 9:
-            (total,) = struct.unpack_from("<Q", payload, 1)
+        if packet[0] & bs.INFO_LAST and len(packet) >= 9:
+            (total,) = struct.unpack_from("<Q", packet, 1)
+            break
     known = total != bs.UNKNOWN_LENGTH
     seconds = total / header.sample_rate if known else frames * header.frame_size / header.sample_rate
     return {
         "sample_rate": header.sample_rate, "channels": header.channels, "mode": header.mode_name,
         "frame_size": header.frame_size, "delay": header.delay, "samples": total if known else None,
-        "duration": seconds, "frames": frames, "bytes": len(data),
+        "duration": seconds, "frames": frames, "pages": stats.pages, "bytes": len(data),
         "bitrate": len(data) * 8 / seconds if seconds else 0.0,
-        "nominal_bitrate": header.bitrate, "damaged_bytes": skipped,
+        "nominal_bitrate": header.bitrate, "damaged_bytes": stats.skipped_bytes,
+        "version": bs.VERSION, "extension": [bs.TAG_NAMES.get(t, f"0x{t:02x}") for t, _ in header.extension],
+        "header_from_copy": stats.header_from_copy,
     }
 
 

@@ -1,4 +1,8 @@
-"""Whole-buffer encode and decode over the streaming :class:`Encoder`/:class:`Decoder`."""
+"""Whole-buffer encode and decode over the streaming :class:`Encoder`/:class:`Decoder`.
+
+Bytes here are a ``.aqc`` stream: the stream header, then pages of codec
+packets (:mod:`audiocodec.container.pages`).
+"""
 
 from __future__ import annotations
 
@@ -12,13 +16,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .container import aqc as bs
+from .container import pages, reader
 from .errors import CodecWarning, FrameError, InputError
 from .stream import MAX_GAP_CONCEAL, Decoder, Encoder
 
 
 @dataclass
 class DecodeReport:
-    """What a decode found: frames decoded, concealed, damaged bytes skipped."""
+    """What a decode found: packets decoded, concealed, damaged bytes skipped."""
 
     sample_rate: int = 0
     channels: int = 0
@@ -27,12 +32,15 @@ class DecodeReport:
     concealed: int = 0
     rejected: int = 0
     skipped_bytes: int = 0
+    lost_pages: int = 0
+    header_from_copy: bool = False
     truncated: bool = False
     notes: list[str] = field(default_factory=list)
 
     @property
     def damaged(self) -> bool:
-        return bool(self.concealed or self.rejected or self.skipped_bytes or self.truncated)
+        return bool(self.concealed or self.rejected or self.skipped_bytes or self.truncated
+                    or self.header_from_copy)
 
 
 def encode(pcm: Any, sample_rate: int, **options: Any) -> bytes:
@@ -45,12 +53,6 @@ def encode(pcm: Any, sample_rate: int, **options: Any) -> bytes:
     sample_rate : int
     **options
         Passed to :class:`Encoder` (``bitrate``, ``mode``, ``quantizer`` ...).
-
-    The bytes equal the streaming :class:`Encoder`'s header plus its packets, fed in blocks
-    of any size, when both use the same ``serial`` and ``total_samples`` (this function sets
-    the length). Without ``serial=`` each stream draws a random one; it seeds the frame CRCs
-    and the decoder's noise-fill generator, so two encodes of the same audio then decode to
-    slightly different noise in noise-filled bands (about 0.05 at 32 kbit/s, peak).
     """
     a = np.asarray(pcm)
     if a.ndim == 1:
@@ -59,48 +61,54 @@ def encode(pcm: Any, sample_rate: int, **options: Any) -> bytes:
         raise InputError(f"pcm must have shape (frames, channels), got {a.shape}")
     options.setdefault("total_samples", a.shape[0])
     enc = Encoder(sample_rate, a.shape[1], **options)
-    parts = [enc.header]
-    parts += enc.encode(a)
-    parts += enc.flush()
-    return b"".join(parts)
+    return pack_stream(enc.header, enc.encode(a) + enc.flush())
+
+
+def pack_stream(header: bytes, packets: list[bytes]) -> bytes:
+    """A stream header and its codec packets as ``.aqc`` bytes (pages, header copies)."""
+    w = pages.PageWriter(bs.StreamHeader.unpack(header))
+    return w.start() + b"".join(w.add(p) for p in packets) + w.finish()
 
 
 def iter_decode(data: bytes | memoryview | mmap.mmap, report: DecodeReport | None = None
                 ) -> Iterator[NDArray[np.float32]]:
     """Decode AQC bytes piece by piece, recovering from damage (see :func:`decode`)."""
     rep = report if report is not None else DecodeReport()
-    mv = memoryview(data)
-    header = bs.StreamHeader.unpack(mv[: bs.HEADER_SIZE])
+    stats = reader.ReadStats()
+    header, start = reader.locate_header(data, stats)
     dec = Decoder(header)
     rep.sample_rate, rep.channels = header.sample_rate, header.channels
-    for _off, seq, payload, skipped in bs.scan_frames(header.serial, mv, bs.HEADER_SIZE):
-        rep.skipped_bytes += skipped
-        if seq < 0:
-            break
-        try:
-            y = dec.decode_payload(seq, payload)
-        except FrameError as e:
-            rep.notes.append(str(e))
-            continue
-        rep.samples += y.shape[0]
-        yield y
-        if dec.ended:
-            break
-    if not dec.ended:
-        rep.truncated = True
-        yield from _conceal_tail(dec, header, rep)
-    rep.frames = dec.frames_decoded
-    rep.concealed = dec.frames_concealed
-    rep.rejected = dec.frames_rejected
+    try:
+        for packet in reader.read_packets(header, data, start, stats):
+            try:
+                y = dec.decode(packet)
+            except FrameError as e:
+                stats.note(str(e))
+                y = dec.decode(None)  # keep the timeline
+            rep.samples += y.shape[0]
+            yield y
+            if dec.ended:
+                break
+        if not dec.ended:
+            rep.truncated = True
+            yield from _conceal_tail(dec, header, rep)
+    finally:
+        rep.frames = dec.frames_decoded
+        rep.concealed = dec.frames_concealed
+        rep.rejected = dec.frames_rejected
+        rep.skipped_bytes = stats.skipped_bytes
+        rep.lost_pages = stats.lost_pages
+        rep.header_from_copy = stats.header_from_copy
+        rep.notes.extend(stats.notes)
 
 
 def _conceal_tail(dec: Decoder, header: bs.StreamHeader, rep: DecodeReport
                   ) -> Iterator[NDArray[np.float32]]:
-    """Conceal a lost tail (modes that conceal, i.e. MDCT), at most MAX_GAP_CONCEAL + 1 frames.
+    """Conceal a lost tail (modes that conceal, i.e. MDCT), at most MAX_GAP_CONCEAL + 1 packets.
 
     Like :meth:`Decoder.finish`, bounded whatever the header claims, but it stops
     as soon as the stream's length is reached, so the report counts only the
-    frames that produced samples, and it notes a tail beyond the bound as
+    packets that produced samples, and it notes a tail beyond the bound as
     missing instead of synthesising it.
     """
     total = header.total_samples
@@ -115,16 +123,17 @@ def _conceal_tail(dec: Decoder, header: bs.StreamHeader, rep: DecodeReport
         yield y
     if rep.samples < total:
         rep.notes.append(f"stream ends {total - rep.samples} samples early "
-                         f"(more than {MAX_GAP_CONCEAL} frames of {n}); tail not concealed")
+                         f"(more than {MAX_GAP_CONCEAL} packets of {n}); tail not concealed")
 
 
 def decode(data: bytes | memoryview, *, report: DecodeReport | None = None
            ) -> tuple[NDArray[np.float32], int]:
     """Decode AQC bytes to ``(pcm (frames, channels) float32, sample_rate)``.
 
-    Damaged frames are concealed and decoding resumes at the next good frame;
-    pass a :class:`DecodeReport` to learn what was lost. Raises
-    :class:`HeaderError` when the stream header itself is unusable.
+    Damaged pages are concealed and decoding resumes at the next good page;
+    a damaged stream header is replaced by its first intact copy. Pass a
+    :class:`DecodeReport` to learn what was lost. Raises :class:`HeaderError`
+    when no usable stream header is found (or the stream is version 1).
     """
     rep = report if report is not None else DecodeReport()
     pieces = list(iter_decode(data, rep))

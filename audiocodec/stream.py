@@ -1,10 +1,12 @@
 """Streaming :class:`Encoder` and :class:`Decoder`: one façade over per-mode classes.
 
 The façade owns what every mode shares: input checks, the pending-sample FIFO,
-the stream header, frame numbering and the container (sync, length, seq, CRC;
-:mod:`audiocodec.container.aqc`), the payload's leading info byte and the
-last frame's sample count, gap concealment, dropping the leading delay and
-trimming at the stream's end. A mode class codes one payload at a time:
+the stream header (:mod:`audiocodec.container.aqc`), the codec packet's TOC
+byte and the last packet's sample count, concealment of the packets the
+container or transport reports lost, dropping the leading delay and trimming
+at the stream's end. Packets carry no framing: sync, length, CRC and sequence
+numbers belong to the container (:mod:`audiocodec.container.pages`) and the
+transport (:mod:`audiocodec.net.rtp`). A mode class codes one payload at a time:
 
 * MDCT: :class:`audiocodec.encoder.mdct_encoder.MdctEncoder` /
   :class:`audiocodec.core.decoder.MdctDecoder`;
@@ -18,6 +20,7 @@ first use, so a program that only decodes never imports the encoder side.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 from collections.abc import Callable
@@ -30,7 +33,7 @@ from .adpcm.mode import AdpcmDecoder
 from .container import aqc
 from .core.decoder import MdctDecoder
 from .core.layout import FrameStats
-from .errors import FrameError, InputError, StreamError
+from .errors import FrameError, HeaderError, InputError, StreamError
 from .multistream.decoder import MultistreamDecoder
 from .units import parse_bitrate, sample_rate_of
 
@@ -162,6 +165,8 @@ class Encoder:
         The adaptive quantizer's tuning, for experiments (None: the measured defaults).
     observer : callable or None
         Called with a :class:`audiocodec.core.FrameStats` after every coded MDCT frame.
+    extension : tuple of (tag, bytes)
+        Header extension records (tags in :mod:`audiocodec.container.aqc`).
     """
 
     def __init__(
@@ -169,7 +174,7 @@ class Encoder:
         quantizer: str = "adaptive", low_delay: bool = False, quality: float | None = None,
         block_switching: bool = True, frame_size: int | None = None, adpcm_method: str = "greedy",
         serial: int | None = None, total_samples: int | None = None, dither: bool = False,
-        tuning: Any = None, observer: Observer | None = None,
+        tuning: Any = None, observer: Observer | None = None, extension: aqc.Extension = (),
     ) -> None:
         self.sample_rate = sample_rate_of(sample_rate)  # 44100.5 or '48000' is an error
         self.channels = channels
@@ -180,6 +185,7 @@ class Encoder:
         self.quality = quality
         self.serial = serial
         self.total_samples = total_samples
+        self.extension = tuple(extension)
         if self.mode not in MODES:
             raise InputError(f"mode must be one of {MODES}, got {self.mode!r}")
         if not isinstance(self.channels, int | np.integer) or not 1 <= self.channels <= MAX_CHANNELS:
@@ -191,6 +197,10 @@ class Encoder:
             raise InputError(f"adpcm_method must be 'greedy' or 'search', got {adpcm_method!r}")
         if self.serial is None:
             self.serial = int.from_bytes(os.urandom(4), "little")
+        try:
+            aqc.pack_extension(self.extension, self.channels)
+        except HeaderError as e:
+            raise InputError(f"header extension: {e}") from None
         module, cls = _ENCODERS[mode, self.channels > 2].split(":")
         make = getattr(importlib.import_module(module), cls)
         self._mode: ModeEncoder = make(
@@ -198,7 +208,6 @@ class Encoder:
             low_delay=low_delay, quality=quality, block_switching=block_switching,
             frame_size=frame_size, adpcm_method=adpcm_method, serial=int(self.serial), dither=dither,
             tuning=tuning, observer=observer)
-        self._seq = 0
         self._in_count = 0
         self._flushed = False
         self._pending = Fifo(self.channels, self._mode.capacity())
@@ -228,10 +237,15 @@ class Encoder:
     def header(self) -> bytes:
         """The stream-header packet; :class:`Decoder` is built from it."""
         total = aqc.UNKNOWN_LENGTH if self.total_samples is None else int(self.total_samples)
-        return self._mode.header(total, int(self.serial or 0)).pack()
+        h = self._mode.header(total, int(self.serial or 0))
+        return dataclasses.replace(h, extension=h.extension + self.extension).pack()
 
     def encode(self, block: Any) -> list[bytes]:
-        """Encode a block of any length; returns the packets completed by it."""
+        """Encode a block of any length; returns the codec packets completed by it.
+
+        A codec packet is the TOC byte plus the mode's payload (spec:
+        :mod:`audiocodec.container.aqc`), without framing.
+        """
         if self._flushed:
             raise InputError("encoder already flushed")
         a = _check_block(block, self.channels)
@@ -240,21 +254,14 @@ class Encoder:
         np.clip(a, -1.0, 1.0, out=a)
         self._in_count += a.shape[0]
         self._pending.push(a)
-        return self._pack(self._mode.drain(self._pending, False, self._in_count))
+        return self._mode.drain(self._pending, False, self._in_count)
 
     def flush(self) -> list[bytes]:
-        """Encode what is buffered, ending the stream with a last-frame marker."""
+        """Encode what is buffered, ending the stream with a last-packet marker (TOC bit 7)."""
         if self._flushed:
             return []
-        out = self._pack(self._mode.drain(self._pending, True, self._in_count))
+        out = self._mode.drain(self._pending, True, self._in_count)
         self._flushed = True
-        return out
-
-    def _pack(self, payloads: list[bytes]) -> list[bytes]:
-        out = []
-        for payload in payloads:
-            out.append(aqc.pack_frame(int(self.serial or 0), self._seq, payload))
-            self._seq = (self._seq + 1) & 0xFF
         return out
 
 
@@ -291,7 +298,6 @@ class Decoder:
         self.frames_rejected = 0
         self.last_error: str | None = None
         self.ended = False
-        self._expect_seq: int | None = None
         self._emitted = 0  # samples produced (after dropping the delay)
         self._to_drop = h.delay
         self._total = None if h.total_samples == aqc.UNKNOWN_LENGTH else h.total_samples
@@ -307,45 +313,37 @@ class Decoder:
         """True when the mode conceals a lost tail (:meth:`finish`)."""
         return self._mode.conceals_tail
 
-    def decode(self, packet: bytes | memoryview | None) -> NDArray[np.float32]:
-        """Decode one packet (None = lost). Raises :class:`FrameError` on a bad packet.
+    def start_at(self, granule: int) -> None:
+        """Reset, to decode from a reset point: the next packet starts at codec sample ``granule``.
 
-        A bad packet leaves the decoder usable: the next good one decodes.
-        A ``seq`` gap is concealed frame by frame before the new packet.
+        ``granule`` is the granule of the page before (``packet index * frame_size``);
+        leading-delay dropping and end trimming then keep the output on the stream's
+        timeline. MDCT's first packet after this is pre-roll (its overlap half is missing).
+        """
+        self.reset()
+        g = max(0, int(granule))
+        self._emitted = max(0, g - self.delay)
+        self._to_drop = max(0, self.delay - g)
+
+    def decode(self, packet: bytes | memoryview | None) -> NDArray[np.float32]:
+        """Decode one codec packet (None = lost: conceal it).
+
+        Raises :class:`FrameError` on a packet that does not decode; the decoder
+        stays usable, and a caller that keeps the timeline conceals it
+        (``decode(None)``), as the file reader and the jitter buffer do.
         """
         if packet is None:
-            if self._expect_seq is not None:
-                self._expect_seq = (self._expect_seq + 1) & 0xFF
             return self._finish(self._conceal())
         try:
-            seq, payload = aqc.unpack_frame(self.header.serial, packet)
-        except FrameError:
-            self.frames_rejected += 1
-            raise
-        return self.decode_payload(seq, payload)
-
-    def decode_payload(self, seq: int, payload: bytes | memoryview) -> NDArray[np.float32]:
-        """Decode a payload whose container was already checked."""
-        pieces = []
-        if self._expect_seq is not None and seq != self._expect_seq:
-            gap = (seq - self._expect_seq) & 0xFF
-            if gap <= MAX_GAP_CONCEAL:
-                for _ in range(gap):
-                    pieces.append(self._finish(self._conceal()))
-        self._expect_seq = (seq + 1) & 0xFF
-        try:
-            y = self._decode_payload(bytes(payload))
-            self.frames_decoded += 1
+            y = self._decode_payload(bytes(packet))
         except StreamError as e:
-            # the container's CRC passed, so the frame is not damaged in transit but does not
-            # decode (a crafted stream): conceal it like a loss and keep the timeline
             self.frames_rejected += 1
-            self.last_error = f"frame {seq}: {e}"
-            y = self._conceal()
-        pieces.append(self._finish(y))
-        if len(pieces) == 1:
-            return pieces[0]
-        return np.concatenate(pieces)
+            self.last_error = str(e)
+            if isinstance(e, FrameError):
+                raise
+            raise FrameError(str(e)) from None
+        self.frames_decoded += 1
+        return self._finish(y)
 
     def _decode_payload(self, payload: bytes) -> NDArray[np.float64]:
         info, pos, total = aqc.read_info(payload)

@@ -11,8 +11,10 @@ import sys
 from pathlib import Path
 
 SECTIONS = (
-    ("Container", "audiocodec.container.aqc"),
+    ("Stream header, extension and codec packet", "audiocodec.container.aqc"),
+    ("File container: pages", "audiocodec.container.pages"),
     ("MDCT payload", "audiocodec.core.layout"),
+    ("Multistream MDCT payload (3..8 channels)", "audiocodec.multistream.layout"),
     ("ADPCM payload", "audiocodec.adpcm.mode"),
     ("ADPCM packet body", "audiocodec.adpcm.packets"),
     ("Range-coded MDCT payload", "audiocodec.core.entropy"),
@@ -22,7 +24,7 @@ OUT = Path(__file__).resolve().parent / "FORMAT.md"
 
 
 def render() -> str:
-    parts = ["# AQC bitstream, version 1\n",
+    parts = ["# AQC bitstream, version 2\n",
              "This file collects the format text kept in the module docstrings (the code is the source "
              "of truth; `tests/test_bitstream.py` and `tests/test_golden.py` hold golden bytes). "
              "Regenerate it with `python docs/make_format.py`.\n"]

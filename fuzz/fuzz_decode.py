@@ -5,10 +5,11 @@ The first input byte picks the entry point (``data[0] % 8``), the rest is fed
 to it; ``fuzz/make_seeds.py`` writes valid streams of every mode, prefixed
 with their selector byte, into ``fuzz/seeds/``:
 
-    0  audiocodec.decode(bytes)                  whole stream, with recovery
-    1  Decoder(header).decode(packet)            packet by packet, losses too
-    2  bitstream.StreamHeader.unpack(bytes)      header parser
-    3  bitstream.scan_frames(serial, bytes)      container resync scanner
+    0  audiocodec.decode(bytes)                  whole .aqc stream, with recovery
+    1  Decoder(header).decode(packet)            packet by packet (u16 length prefixes,
+                                                 0 = a lost packet), losses too
+    2  aqc.StreamHeader.unpack(bytes)            header and extension parser
+    3  pages.scan_pages(serial, bytes)           page resync scanner
     4  adpcm.decode_packet(body, channels, n)    ADPCM packet parser
     5  imawav.ImaWavReader(file).read()          IMA ADPCM WAV reader
     6  like 0, 7  like 1, after rewriting every CRC (:func:`fix_crcs`), so that
@@ -39,13 +40,15 @@ if str(ROOT) not in sys.path:
 from audiocodec import adpcm, oneshot, stream  # noqa: E402
 from audiocodec.adpcm import wav as imawav  # noqa: E402
 from audiocodec.container import aqc as bs  # noqa: E402
+from audiocodec.container import pages  # noqa: E402
 from audiocodec.errors import CodecError  # noqa: E402
 
 # A decode may emit at most this many samples per input byte (plus one
-# concealed tail): MDCT frames are >= 8 bytes and emit <= (MAX_GAP_CONCEAL + 1)
-# hops of <= 2048 samples; this catches output that grows with a header claim.
-MAX_SAMPLES_PER_BYTE = 33 * 2048 // 8 + 1
-TAIL_SAMPLES = 34 * 2048
+# concealed tail): a page of K packets takes >= 20 + 2K bytes and yields <= K
+# decoded plus <= K + MAX_GAP_CONCEAL concealed packets of <= 2048 samples,
+# over a file; this catches output that grows with a header or granule claim.
+MAX_SAMPLES_PER_BYTE = 2 * 2048
+TAIL_SAMPLES = 3 * (bs.MAX_GAP_CONCEAL + 1) * 2048
 
 
 def _check_pcm(y: np.ndarray, channels: int) -> None:
@@ -66,39 +69,31 @@ def fuzz_decode(data: bytes) -> None:
 
 
 def _split_packets(rest: bytes) -> list[bytes | None]:
-    """Cut at the lengths the frames claim (without checking them); b"\\0\\0" = a lost packet."""
+    """Cut at u16 length prefixes (without checking them); length 0 = a lost packet."""
     out: list[bytes | None] = []
     pos = 0
-    while pos < len(rest):
-        if rest[pos : pos + 2] == b"\0\0":
-            out.append(None)
-            pos += 2
-            continue
-        n = struct.unpack_from("<H", rest, pos + 2)[0] if pos + 4 <= len(rest) else 0
-        end = min(len(rest), pos + max(1, bs.FRAME_HEADER_SIZE + n))
-        out.append(rest[pos:end])
-        pos = end
+    while pos + 2 <= len(rest):
+        (n,) = struct.unpack_from("<H", rest, pos)
+        out.append(rest[pos + 2 : pos + 2 + n] if n else None)
+        pos += 2 + n
     return out
 
 
 def fuzz_packets(data: bytes) -> None:
     try:
-        dec = stream.Decoder(data[: bs.HEADER_SIZE])
+        dec = stream.Decoder(data)
     except CodecError:
         return
-    for pkt in _split_packets(data[bs.HEADER_SIZE :]):
+    for pkt in _split_packets(data[dec.header.size :]):
         try:
             y = dec.decode(pkt)
         except CodecError:
-            continue
+            y = dec.decode(None)
         _check_pcm(y, dec.channels)
-        assert y.shape[0] <= (stream.MAX_GAP_CONCEAL + 1) * dec.frame_size, y.shape
-    # Decoder.finish() conceals up to the header's total_samples without a bound
-    # (see test_reliability.test_decoder_finish_is_bounded); only call it when
-    # that stays small, so the fuzzer keeps looking for other bugs.
-    total = dec.header.total_samples
-    if total != bs.UNKNOWN_LENGTH and total <= 64 * 2048:
-        _check_pcm(dec.finish(), dec.channels)
+        assert y.shape[0] <= dec.frame_size, y.shape
+    # Decoder.finish() conceals up to the header's total_samples, bounded by
+    # MAX_GAP_CONCEAL + 1 packets (test_reliability.test_decoder_finish_is_bounded)
+    _check_pcm(dec.finish(), dec.channels)
 
 
 def fuzz_header(data: bytes) -> None:
@@ -111,21 +106,23 @@ def fuzz_header(data: bytes) -> None:
 
 def fuzz_scan(data: bytes) -> None:
     serial = struct.unpack("<I", data[:4])[0] if len(data) >= 4 else 0
-    # the seed streams' serials, so the scanner also sees frames that pass their CRC
+    start = 0
+    # the seed streams' serials, so the scanner also sees pages that pass their CRC
     if len(data) >= bs.HEADER_SIZE and data[:3] == bs.MAGIC:
         serial = struct.unpack_from("<I", data, 32)[0]
-    last = bs.HEADER_SIZE if len(data) >= bs.HEADER_SIZE else 0
-    covered = 0
-    for off, seq, payload, skipped in bs.scan_frames(serial, data, last):
+        start = bs.HEADER_SIZE
+    covered, last = 0, start
+    for off, page, skipped in pages.scan_pages(serial, data, start):
         assert off >= last and 0 <= skipped <= len(data)
         covered += skipped
-        if seq < 0:
-            assert off == len(data) and len(payload) == 0
+        if page is None:
+            assert off == len(data)
             break
-        assert 0 <= seq <= 255 and 1 <= len(payload) <= bs.MAX_PAYLOAD
-        covered += bs.FRAME_HEADER_SIZE + len(payload)
-        last = off + bs.FRAME_HEADER_SIZE + len(payload)
-    assert covered <= len(data)
+        assert 1 <= len(page.packets) <= pages.MAX_COUNT
+        assert all(1 <= len(p) <= bs.MAX_PACKET for p in page.packets)
+        covered += page.size
+        last = off + page.size
+    assert covered == len(data) - start or len(data) - start < pages.MIN_PAGE
 
 
 def fuzz_adpcm_packet(data: bytes) -> None:
@@ -151,28 +148,42 @@ def fuzz_imawav(data: bytes) -> None:
 
 
 def fix_crcs(data: bytes) -> bytes:
-    """Rewrite the header CRC and every frame CRC so mutations reach the payload decoders.
+    """Rewrite the header CRC and every page CRC so mutations reach the payload decoders.
 
-    Frames are found the naive way (sync word, then the claimed length); the
-    frame CRC is seeded with the serial at header bytes 32..35.
+    Pages are found the naive way (sync word, count, lengths); a data page's
+    CRC is seeded with the serial at header bytes 32..35.
     """
     if len(data) < bs.HEADER_SIZE:
         return data
     out = bytearray(data)
-    out[38:40] = struct.pack("<H", bs.crc16(bytes(out[:38])))
+    size = bs.HEADER_SIZE + min(bs.MAX_EXTENSION, struct.unpack_from("<H", out, 36)[0])
+    if size <= len(out):
+        struct.pack_into("<I", out, size - 4, bs.crc32(bytes(out[: size - 4])))
     serial = struct.unpack_from("<I", out, 32)[0]
-    pos = bs.HEADER_SIZE
-    while pos + bs.FRAME_HEADER_SIZE < len(out):
-        n, seq = struct.unpack_from("<HB", out, pos + 2)
-        stop = pos + bs.FRAME_HEADER_SIZE + n
-        if out[pos : pos + 2] != bs.SYNC or n == 0 or stop > len(out):
+    pos = size
+    while pos + pages.MIN_PAGE <= len(out):
+        stop = _naive_page_end(out, pos)
+        if stop is None:
             pos += 1
             continue
-        payload = bytes(out[pos + bs.FRAME_HEADER_SIZE : stop])
-        crc = bs.crc16(payload, bs.crc16(struct.pack("<IHB", serial, n, seq)))
-        struct.pack_into("<H", out, pos + 5, crc)
+        seed = 0 if out[pos + 2] & pages.FLAG_HEADER else bs.crc32(struct.pack("<I", serial))
+        struct.pack_into("<I", out, stop - 4, bs.crc32(bytes(out[pos : stop - 4]), seed))
         pos = stop
     return bytes(out)
+
+
+def _naive_page_end(out: bytearray, pos: int) -> int | None:
+    if out[pos : pos + 2] != pages.SYNC or out[pos + 3] == 0:
+        return None
+    q, body = pos + pages.FIXED_SIZE, 0
+    for _ in range(out[pos + 3]):
+        try:
+            n, q = pages._read_leb128(memoryview(out), q, len(out))
+        except CodecError:
+            return None
+        body += n
+    stop = q + body + pages.CRC_SIZE
+    return stop if stop <= len(out) else None
 
 
 def fuzz_decode_fixed(data: bytes) -> None:
@@ -204,6 +215,7 @@ def _instrument(atheris: Any) -> None:
 
     from audiocodec import files
     from audiocodec.adpcm import blocks, mode, packets, pcm
+    from audiocodec.container import reader
     from audiocodec.core import decoder, entropy, layout, quant
 
     seen: set[int] = set()
@@ -219,8 +231,8 @@ def _instrument(atheris: Any) -> None:
                     for f in (v.fget, v.fset):
                         visit(f)
 
-    for mod in (oneshot, files, bs, stream, decoder, layout, packets, blocks, pcm, mode, imawav, entropy,
-                quant):
+    for mod in (oneshot, files, bs, pages, reader, stream, decoder, layout, packets, blocks, pcm, mode,
+                imawav, entropy, quant):
         for v in vars(mod).values():
             if getattr(v, "__module__", "") == mod.__name__:
                 visit(v)

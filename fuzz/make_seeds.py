@@ -13,6 +13,7 @@ Run from the repository root::
 from __future__ import annotations
 
 import io
+import struct
 import sys
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from support import tones_and_burst  # noqa: E402
 from audiocodec import oneshot  # noqa: E402
 from audiocodec.adpcm.wav import write_ima_wav  # noqa: E402
 from audiocodec.container import aqc as bs  # noqa: E402
+from audiocodec.container import reader  # noqa: E402
 
 SEEDS = Path(__file__).resolve().parent / "seeds"
 
@@ -64,6 +66,14 @@ def streams() -> dict[str, bytes]:
     return out
 
 
+def packet_stream(data: bytes) -> bytes:
+    """The stream header, then every packet with a u16 length prefix (fuzz_packets' input)."""
+    stats = reader.ReadStats()
+    h, start = reader.locate_header(data, stats)
+    packets = [bytes(p) for p in reader.read_packets(h, data, start, stats) if p is not None]
+    return data[: h.size] + b"".join(struct.pack("<H", len(p)) + p for p in packets)
+
+
 def ima_wav(channels: int, n: int) -> bytes:
     buf = io.BytesIO()
     write_ima_wav(buf, signal(n, channels, 99), 16000, block_samples=65)
@@ -83,11 +93,11 @@ def main() -> None:
 
     for name, data in streams().items():
         put(f"decode_{name}", SEL_DECODE, data)
-        put(f"packets_{name}", SEL_PACKETS, data)
+        put(f"packets_{name}", SEL_PACKETS, packet_stream(data))
         put(f"scan_{name}", SEL_SCAN, data)
         put(f"decodefix_{name}", SEL_DECODE_FIXED, data)
-        put(f"packetsfix_{name}", SEL_PACKETS_FIXED, data)
-        put(f"header_{name}", SEL_HEADER, data[: bs.HEADER_SIZE])
+        put(f"packetsfix_{name}", SEL_PACKETS_FIXED, packet_stream(data))
+        put(f"header_{name}", SEL_HEADER, data[: bs.StreamHeader.unpack(data).size])
     # raw ADPCM packet bodies: [channels-1 bit | n u16] + body, see fuzz_decode
     from audiocodec import adpcm
 

@@ -9,6 +9,7 @@ from support import music_like, snr_db
 import audiocodec
 from audiocodec.core import entropy
 from audiocodec.errors import CodecError, InputError
+from audiocodec.oneshot import pack_stream
 from audiocodec.stream import Decoder, Encoder
 
 QUANTIZERS = ["uniform", "nonuniform", "adaptive"]
@@ -117,7 +118,7 @@ def test_streamed_equals_encode_function(opts: dict) -> None:  # type: ignore[ty
     for i in range(0, len(x), 480):
         pkts += enc.encode(x[i : i + 480])
     pkts += enc.flush()
-    assert enc.header + b"".join(pkts) == audiocodec.encode(x, 48000, serial=7, **opts)
+    assert pack_stream(enc.header, pkts) == audiocodec.encode(x, 48000, serial=7, **opts)
 
 
 @pytest.mark.parametrize("quantizer", QUANTIZERS)

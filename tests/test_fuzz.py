@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from audiocodec import adpcm, oneshot
 from audiocodec.adpcm.wav import ImaWavReader
 from audiocodec.container import aqc as bs
+from audiocodec.container import pages, reader
 from audiocodec.errors import CodecError
 from audiocodec.stream import Decoder
 
@@ -87,13 +88,13 @@ def test_header_unpack(noise: bytes, name: str) -> None:
 
 @FUZZ
 @given(mutated_stream(), st.integers(0, 2**32 - 1))
-def test_scan_frames_invariants(data: bytes, serial: int) -> None:
+def test_scan_pages_invariants(data: bytes, serial: int) -> None:
     fuzz_decode.fuzz_scan(data)
     total = 0
-    for off, seq, payload, skipped in bs.scan_frames(serial, data, 0):
-        total += skipped + (0 if seq < 0 else bs.FRAME_HEADER_SIZE + len(payload))
+    for off, page, skipped in pages.scan_pages(serial, data, 0):
+        total += skipped + (0 if page is None else page.size)
         assert off <= len(data)
-    assert total == len(data) or len(data) <= bs.FRAME_HEADER_SIZE
+    assert total == len(data) or len(data) < pages.MIN_PAGE
 
 
 @FUZZ
@@ -153,7 +154,7 @@ def test_corpus_replay(path: Path) -> None:
             oneshot.decode(data, report=rep)
         except CodecError:
             return
-        dec = Decoder(data[: bs.HEADER_SIZE])
+        dec = Decoder(reader.locate_header(data)[0])
         assert dec.channels == rep.channels
 
 

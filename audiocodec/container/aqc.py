@@ -1,14 +1,19 @@
-"""The AQC bitstream: stream header and frame container.
+"""The AQC stream header (with its extension) and the codec packet's TOC byte.
 
-Specification (version 1). All integers little-endian unless noted.
+Specification, format version 2. All integers little-endian unless noted.
+The pages that carry packets in a ``.aqc`` file are in :mod:`.pages`; RTP
+carries one packet per datagram (:mod:`audiocodec.net.rtp`).
 
-Stream header (the first packet of a stream, the first 40 bytes of a file)::
+Stream header (the first bytes of a file; repeated inside header pages; the
+``config`` of an SDP description; the payload of an RTP header packet)::
 
     offset size field
     0      3    magic            b"AQC"
-    3      1    version          1
+    3      1    version          2
     4      1    mode             0 = MDCT, 1 = IMA ADPCM
-    5      1    channels         1 or 2
+    5      1    channels         1 .. 8; MDCT with 3 .. 8 is multistream and
+                                 needs a channel_map record (family 1,
+                                 :mod:`audiocodec.multistream.layout`)
     6      1    window           0 = sine, 1 = KBD (MDCT); 0 for ADPCM
     7      1    flags            bit 0: block switching may occur; others 0 (*)
     8      4    sample_rate      8000 .. 48000
@@ -19,52 +24,100 @@ Stream header (the first packet of a stream, the first 40 bytes of a file)::
                                  (MDCT: equals overlap; ADPCM: 0)
     20     4    bitrate          nominal bits per second (0 = VBR/unknown)
     24     8    total_samples    per channel; 2**64-1 = unknown (live stream)
-    32     4    serial           random stream id, seeds every frame CRC
-    36     2    reserved         0 (*)
-    38     2    header_crc       CRC-16/CCITT-FALSE of bytes 0..37
+    32     4    serial           stream id, seeds every data page CRC; the
+                                 RTP SSRC
+    36     2    ext_size         E, bytes of header extension, 0..4096
+    38     E    extension        tagged records, below
+    38+E   4    header_crc       CRC-32 (ISO-HDLC, as zlib) of bytes 0..37+E
 
-(*) A version-1 decoder rejects a header whose undefined flag bits or reserved
-field are not zero; a writer that needs them must raise the version.
+The header is ``42 + E`` bytes. (*) A decoder rejects a header whose undefined
+flag bits are set; a writer that needs them must raise the version.
 
-Frame (one packet)::
+Header extension: records back to back, filling exactly ``E`` bytes::
 
-    offset size field
-    0      2    sync             0xA5 0x51 (bytes in this order)
-    2      2    length           payload bytes P (1 .. MAX_PAYLOAD)
-    4      1    seq              frame counter modulo 256
-    5      2    crc              CRC-16/CCITT-FALSE over serial (4 bytes LE),
-                                 length, seq and the payload
-    7      P    payload          first byte: info, see below
+    size field
+    1    tag      bit 7 set = critical: a decoder that does not know the tag
+                  refuses the stream; bit 7 clear = a decoder that does not
+                  know the tag skips it
+    2    length   L, bytes of value (0 .. what remains of E after these 3)
+    L    value
 
-Payload info byte: bit 7 = last frame of the stream; when set, the next 8
-bytes hold the stream's total sample count (u64), so live streams whose
-header said "unknown" still end sample-exactly. The rest of the info byte
-and of the payload belong to the mode (:mod:`audiocodec.core.layout` for MDCT,
-:mod:`audiocodec.adpcm` for ADPCM).
+Every tag except 0 appears at most once. A decoder checks each length against
+the bytes that remain before it reads the value, and keeps unknown skippable
+records so that rewriting the header preserves them. Tags defined so far:
 
-A valid stream is a header followed by frames with consecutive ``seq``. A
-decoder resynchronises after damage by scanning for the sync word and
-accepting a frame only when its CRC matches; a ``seq`` gap tells it how many
-frames to conceal. Because the CRC is seeded with the stream serial, a frame
-of another stream is rejected like a damaged one. The CRC work spent on false
-sync words is capped in proportion to the input (see :func:`scan_frames`).
+    tag   name             value
+    0x00  padding          any bytes, ignored (room for a later rewrite in place)
+    0x01  source_rate      u32 sample rate of the source before resampling,
+                           1 .. 1_000_000 Hz (issue 14)
+    0x02  source_format    ASCII name of the source's sample format, 1..16
+                           bytes, a libsndfile subtype name ("PCM_16",
+                           "PCM_24", "FLOAT", ...) (issue 14)
+    0x03  channel_map      u8 family, then one u8 position per channel;
+                           family 0 = the default order (mono; left, right),
+                           other families and positions: issue 15
+    0x04  seek_index       u64 byte offset, from the start of the file, of
+                           the seek-index page (issue 15 defines it); 8 bytes
+    0x05  text_tags        UTF-8 "KEY=value" strings, each prefixed with its
+                           u16 length; KEY is 1+ ASCII bytes 0x20..0x7D other
+                           than "=" (as Vorbis comments) (issue 15)
+    0x06 .. 0x7F           reserved, skippable; 0x80 .. 0xFF reserved, critical
+
+Codec packet (what :class:`audiocodec.Encoder` returns and
+:class:`audiocodec.Decoder` takes; 1 .. 65535 bytes)::
+
+    byte 0      TOC: bit 7 = last packet of the stream; bits 0..6 belong
+                to the mode
+    bytes 1..8  only when bit 7 is set: the stream's total sample count
+                per channel (u64), so a stream whose header said "unknown"
+                still ends sample-exactly
+    rest        the mode's payload (:mod:`audiocodec.core.layout` for MDCT,
+                :mod:`audiocodec.adpcm.mode` for ADPCM)
+
+A packet has no sync, length, CRC or sequence number: the container (pages)
+or the transport (RTP) delimits it, checks it and reports losses, which the
+decoder conceals (``Decoder.decode(None)``).
+
+Timeline. Packet ``i`` of a stream (counting from 0) covers codec samples
+``i*N .. (i+1)*N - 1`` (``N`` = frame_size); every packet but the stream's
+last holds exactly ``N`` samples. Output sample ``t`` is codec sample
+``t + delay``; the output ends after ``total_samples`` samples.
+
+Reset points (where decoding may start, used by seeking): the first packet of
+any data page flagged RESET (:mod:`.pages`); a decoder started there
+(``Decoder.start_at(granule of the page before)``) is exact from the packet's
+second hop on for MDCT (one packet of pre-roll rebuilds the overlap) and from
+its first sample for ADPCM, whose packets carry their predictor state.
+
+Versioning. A decoder reads the version byte first: version 2 is this
+layout; version 1 (the 40-byte header followed by 7-byte-framed packets,
+without pages) is refused with a one-line error naming the version; any
+other version is refused too. A change a version-2 decoder could misread
+raises the version; additions a decoder may ignore go into skippable
+extension records.
 """
 
 from __future__ import annotations
 
 import binascii
-import mmap
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..errors import FrameError, HeaderError
 
 MAGIC = b"AQC"
-VERSION = 1
-HEADER_SIZE = 40
+VERSION = 2
+FIXED_SIZE = 38  # header bytes before the extension
+HEADER_SIZE = FIXED_SIZE + 4  # a header without extension (the smallest)
+MAX_EXTENSION = 4096
+MAX_HEADER_SIZE = HEADER_SIZE + MAX_EXTENSION
+MAX_PACKET = 65535
+MAX_PAYLOAD = MAX_PACKET  # the MDCT encoder sizes its buffer by it
+# Bytes a packet's framing costs that the MDCT encoder's rate control reserves
+# (version 1's frame header). Kept so the payload bits stay the same through
+# the container change; version 2 pages cost ~2-3 bytes a packet (see pages.py).
 FRAME_HEADER_SIZE = 7
-SYNC = b"\xa5\x51"
-MAX_PAYLOAD = 65535
 UNKNOWN_LENGTH = (1 << 64) - 1
 
 MODE_MDCT = 0
@@ -75,27 +128,135 @@ FLAG_BLOCK_SWITCHING = 1
 
 INFO_LAST = 0x80
 CONCEAL_FADE = 0.7  # decoders: gain per concealed frame (about -3 dB)
-MAX_GAP_CONCEAL = 32  # decoders: frames concealed for one seq gap before resync instead
+MAX_GAP_CONCEAL = 256  # readers: packets concealed for one gap (more than a page's 255)
+
+# extension tags
+TAG_PADDING = 0x00
+TAG_SOURCE_RATE = 0x01
+TAG_SOURCE_FORMAT = 0x02
+TAG_CHANNEL_MAP = 0x03
+TAG_SEEK_INDEX = 0x04
+TAG_TEXT_TAGS = 0x05
+TAG_CRITICAL = 0x80
+TAG_NAMES = {TAG_PADDING: "padding", TAG_SOURCE_RATE: "source_rate",
+             TAG_SOURCE_FORMAT: "source_format", TAG_CHANNEL_MAP: "channel_map",
+             TAG_SEEK_INDEX: "seek_index", TAG_TEXT_TAGS: "text_tags"}
 
 # frame-size field ranges (the one home of these rules; encoders check against them)
 MDCT_FRAME_MIN, MDCT_FRAME_MAX, MDCT_FRAME_MULTIPLE = 64, 2048, 8
 ADPCM_PACKET_MIN, ADPCM_PACKET_MAX = 32, 8192
 
+MIN_RATE, MAX_RATE = 8000, 48000
+MAX_CHANNELS = 8
+
+_FIXED = struct.Struct("<3sBBBBBIHHIIQIH")
+assert _FIXED.size == FIXED_SIZE
+_RECORD = struct.Struct("<BH")
+
 
 def mdct_frame_size_ok(n: int) -> bool:
     """True for an MDCT hop the format allows (64..2048, a multiple of 8)."""
     return MDCT_FRAME_MIN <= n <= MDCT_FRAME_MAX and n % MDCT_FRAME_MULTIPLE == 0
-CRC_BUDGET_FACTOR = 64  # scan_frames: CRC bytes on rejected candidates per input byte
 
-MIN_RATE, MAX_RATE = 8000, 48000
 
-_HEADER = struct.Struct("<3sBBBBBIHHIIQIH")
-assert _HEADER.size == HEADER_SIZE - 2
+def crc32(data: bytes | memoryview, seed: int = 0) -> int:
+    """CRC-32/ISO-HDLC (zlib's), computed in C by binascii; ``seed`` continues a CRC."""
+    return binascii.crc32(data, seed)
 
 
 def crc16(data: bytes | memoryview, seed: int = 0xFFFF) -> int:
-    """CRC-16/CCITT-FALSE (poly 0x1021), computed in C by binascii."""
+    """CRC-16/CCITT-FALSE (poly 0x1021), the version-1 CRC (kept for tools and tests)."""
     return binascii.crc_hqx(data, seed)
+
+
+Extension = tuple[tuple[int, bytes], ...]
+
+
+def _check_record(tag: int, value: bytes, channels: int) -> None:
+    """Field ranges of the defined tags (a record of a known tag that breaks them is refused)."""
+    n = len(value)
+    if tag == TAG_SOURCE_RATE:
+        if n != 4 or not 1 <= int.from_bytes(value, "little") <= 1_000_000:
+            raise HeaderError(f"source_rate record must be a u32 in 1..1000000, got {value.hex()}")
+    elif tag == TAG_SOURCE_FORMAT:
+        if not 1 <= n <= 16 or not all(0x21 <= b <= 0x7E for b in value):
+            raise HeaderError(f"source_format record must be 1..16 printable ASCII bytes, got {n} bytes")
+    elif tag == TAG_CHANNEL_MAP:
+        if n != 1 + channels:
+            raise HeaderError(f"channel_map record must be {1 + channels} bytes, got {n}")
+    elif tag == TAG_SEEK_INDEX:
+        if n != 8:
+            raise HeaderError(f"seek_index record must be 8 bytes, got {n}")
+    elif tag == TAG_TEXT_TAGS:
+        _check_text_tags(value)
+    elif tag & TAG_CRITICAL:
+        raise HeaderError(f"header extension tag 0x{tag:02x} is critical and unknown to this decoder")
+
+
+def _check_text_tags(value: bytes) -> None:
+    pos = 0
+    while pos < len(value):
+        if pos + 2 > len(value):
+            raise HeaderError("text_tags record ends inside a string length")
+        (n,) = struct.unpack_from("<H", value, pos)
+        if pos + 2 + n > len(value):
+            raise HeaderError(f"text tag of {n} bytes overruns its record")
+        key, sep, _ = value[pos + 2 : pos + 2 + n].partition(b"=")
+        if not sep or not key or not all(0x20 <= b <= 0x7D and b != 0x3D for b in key):
+            raise HeaderError("text tag is not KEY=value with an ASCII KEY")
+        try:
+            value[pos + 2 : pos + 2 + n].decode("utf-8")
+        except UnicodeDecodeError:
+            raise HeaderError("text tag is not UTF-8") from None
+        pos += 2 + n
+
+
+def text_tags(pairs: Iterable[tuple[str, str]]) -> bytes:
+    """The value of a ``text_tags`` record holding ``KEY=value`` pairs."""
+    out = b""
+    for key, value in pairs:
+        s = f"{key}={value}".encode()
+        out += struct.pack("<H", len(s)) + s
+    return out
+
+
+def pack_extension(records: Extension, channels: int) -> bytes:
+    """Records -> extension bytes; raises :class:`HeaderError` on what a reader would refuse."""
+    out = bytearray()
+    seen: set[int] = set()
+    for tag, value in records:
+        if not 0 <= tag <= 0xFF:
+            raise HeaderError(f"extension tag must be 0..255, got {tag}")
+        if tag in seen and tag != TAG_PADDING:
+            raise HeaderError(f"extension tag 0x{tag:02x} given twice")
+        seen.add(tag)
+        _check_record(tag, value, channels)
+        out += _RECORD.pack(tag, len(value)) + value
+        if len(out) > MAX_EXTENSION:
+            raise HeaderError(f"header extension of {len(out)}+ bytes exceeds {MAX_EXTENSION}")
+    return bytes(out)
+
+
+def parse_extension(data: bytes, channels: int) -> Extension:
+    """Mirror of :func:`pack_extension`: every length checked before its value is read."""
+    records: list[tuple[int, bytes]] = []
+    seen: set[int] = set()
+    pos = 0
+    while pos < len(data):
+        if pos + _RECORD.size > len(data):
+            raise HeaderError(f"header extension ends inside a record header at byte {pos}")
+        tag, n = _RECORD.unpack_from(data, pos)
+        pos += _RECORD.size
+        if n > len(data) - pos:
+            raise HeaderError(f"extension record 0x{tag:02x} claims {n} bytes, {len(data) - pos} remain")
+        if tag in seen and tag != TAG_PADDING:
+            raise HeaderError(f"extension tag 0x{tag:02x} appears twice")
+        seen.add(tag)
+        value = data[pos : pos + n]
+        _check_record(tag, value, channels)
+        records.append((tag, value))
+        pos += n
+    return tuple(records)
 
 
 @dataclass(frozen=True)
@@ -113,42 +274,69 @@ class StreamHeader:
     serial: int
     window: int = 0
     flags: int = 0
+    extension: Extension = ()
 
     def pack(self) -> bytes:
-        body = _HEADER.pack(
+        self.validate()
+        ext = pack_extension(self.extension, self.channels)
+        body = _FIXED.pack(
             MAGIC, VERSION, self.mode, self.channels, self.window, self.flags,
             self.sample_rate, self.frame_size, self.overlap, self.delay, self.bitrate,
-            self.total_samples, self.serial, 0,
-        )
-        return body + struct.pack("<H", crc16(body))
+            self.total_samples, self.serial, len(ext),
+        ) + ext
+        return body + struct.pack("<I", crc32(body))
 
     @classmethod
     def unpack(cls, data: bytes | memoryview) -> StreamHeader:
-        """Parse and validate; raises :class:`HeaderError` on any defect."""
-        if len(data) < HEADER_SIZE:
-            raise HeaderError(f"stream header needs {HEADER_SIZE} bytes, got {len(data)}")
+        """Parse and validate the header at the start of ``data`` (trailing bytes ignored).
+
+        Raises :class:`HeaderError` on any defect, naming it.
+        """
+        if len(data) < 4:
+            raise HeaderError(f"stream header needs {HEADER_SIZE}+ bytes, got {len(data)}")
         if data[:3] != MAGIC:
             raise HeaderError(f"not an AQC stream: magic is {bytes(data[:3])!r}, expected {MAGIC!r}")
-        body = bytes(data[: HEADER_SIZE - 2])
-        (crc,) = struct.unpack_from("<H", data, HEADER_SIZE - 2)
+        if data[3] == 1:
+            raise HeaderError("AQC version 1 stream: this decoder reads version 2 only "
+                              "(re-encode it from the source)")
         if data[3] != VERSION:
             raise HeaderError(f"unsupported AQC version {data[3]} (this decoder reads {VERSION})")
-        if crc16(body) != crc:
+        if len(data) < HEADER_SIZE:
+            raise HeaderError(f"stream header needs {HEADER_SIZE}+ bytes, got {len(data)}")
+        fields = _FIXED.unpack_from(data)
+        ext_size = fields[-1]
+        if ext_size > MAX_EXTENSION:
+            raise HeaderError(f"header extension of {ext_size} bytes exceeds {MAX_EXTENSION}")
+        size = HEADER_SIZE + ext_size
+        if len(data) < size:
+            raise HeaderError(f"stream header with a {ext_size}-byte extension needs {size} bytes, "
+                              f"got {len(data)}")
+        body = bytes(data[: size - 4])
+        (crc,) = struct.unpack_from("<I", data, size - 4)
+        if crc32(body) != crc:
             raise HeaderError("stream header CRC mismatch (damaged header)")
-        (_, _, mode, ch, win, flags, rate, n, ovl, delay, br, total, serial, reserved) = _HEADER.unpack(body)
-        if reserved != 0:
-            raise HeaderError(f"header reserved field is {reserved}: version 1 does not define it")
+        (_, _, mode, ch, win, flags, rate, n, ovl, delay, br, total, serial, _) = fields
         h = cls(mode, ch, rate, n, ovl, delay, br, total, serial, win, flags)
-        h.validate()
-        return h
+        h.validate()  # before the extension: its records' ranges depend on the channel count
+        return cls(mode, ch, rate, n, ovl, delay, br, total, serial, win, flags,
+                   parse_extension(body[FIXED_SIZE:], ch))
+
+    @property
+    def size(self) -> int:
+        """Bytes of the packed header."""
+        return HEADER_SIZE + sum(_RECORD.size + len(v) for _, v in self.extension)
+
+    def find(self, tag: int) -> bytes | None:
+        """The value of the extension record ``tag``, or None."""
+        return next((v for t, v in self.extension if t == tag), None)
 
     def validate(self) -> None:
         if self.flags & ~FLAG_BLOCK_SWITCHING:
-            raise HeaderError(f"header flags {self.flags:#04x} use bits version 1 does not define")
+            raise HeaderError(f"header flags {self.flags:#04x} use bits version 2 does not define")
         if self.mode not in MODE_NAMES:
             raise HeaderError(f"unknown mode {self.mode}")
-        if self.channels not in (1, 2):
-            raise HeaderError(f"channels must be 1 or 2, header says {self.channels}")
+        if not 1 <= self.channels <= MAX_CHANNELS:
+            raise HeaderError(f"channels must be 1..{MAX_CHANNELS}, header says {self.channels}")
         if not MIN_RATE <= self.sample_rate <= MAX_RATE:
             raise HeaderError(f"sample rate {self.sample_rate} outside {MIN_RATE}..{MAX_RATE}")
         if self.mode == MODE_MDCT:
@@ -166,106 +354,30 @@ class StreamHeader:
             if not ADPCM_PACKET_MIN <= self.frame_size <= ADPCM_PACKET_MAX:
                 raise HeaderError(f"ADPCM packet size {self.frame_size} not in "
                                   f"{ADPCM_PACKET_MIN}..{ADPCM_PACKET_MAX}")
-            if self.delay != 0:
-                raise HeaderError(f"ADPCM delay must be 0, header says {self.delay}")
+            if self.delay != 0 or self.window != 0 or self.overlap != 0:
+                raise HeaderError(f"ADPCM delay, window and overlap must be 0, header says "
+                                  f"{self.delay}, {self.window}, {self.overlap}")
 
     @property
     def mode_name(self) -> str:
         return MODE_NAMES[self.mode]
 
 
-def _frame_crc(serial: int, length: int, seq: int, payload: bytes | memoryview) -> int:
-    c = crc16(struct.pack("<IHB", serial, length, seq))
-    return crc16(payload, c)
-
-
-def pack_frame(serial: int, seq: int, payload: bytes) -> bytes:
-    """Wrap a payload in the frame container."""
-    n = len(payload)
-    if not 1 <= n <= MAX_PAYLOAD:
-        raise FrameError(f"frame payload must be 1..{MAX_PAYLOAD} bytes, got {n}")
-    seq &= 0xFF
-    return SYNC + struct.pack("<HBH", n, seq, _frame_crc(serial, n, seq, payload)) + payload
-
-
-def unpack_frame(serial: int, packet: bytes | memoryview) -> tuple[int, memoryview]:
-    """Check one whole packet; returns ``(seq, payload)`` or raises :class:`FrameError`."""
-    mv = memoryview(packet)
-    if len(mv) < FRAME_HEADER_SIZE + 1:
-        raise FrameError(f"packet of {len(mv)} bytes is shorter than the smallest frame")
-    if bytes(mv[:2]) != SYNC:
-        raise FrameError("packet does not start with the AQC frame sync word")
-    n, seq, crc = struct.unpack_from("<HBH", mv, 2)
-    if n == 0 or len(mv) != FRAME_HEADER_SIZE + n:
-        raise FrameError(f"frame says {n} payload bytes, packet holds {len(mv) - FRAME_HEADER_SIZE}")
-    payload = mv[FRAME_HEADER_SIZE:]
-    if _frame_crc(serial, n, seq, payload) != crc:
-        raise FrameError(f"frame {seq} fails its CRC (damaged, or from another stream)")
-    return seq, payload
-
-
-def scan_frames(serial: int, data: bytes | memoryview | mmap.mmap, start: int = 0):  # noqa: ANN201
-    """Yield ``(offset, seq, payload, skipped_bytes)`` for every valid frame in ``data``.
-
-    Damaged regions are skipped by searching for the next sync word whose
-    frame passes its CRC. The loop advances at least one byte per step, so it
-    ends after at most ``len(data)`` steps.
-
-    Each false sync costs a CRC over the length it claims (up to 64 KiB), so
-    bytes made of sync words claiming long frames would cost ``len * 65535``
-    (minutes for one hostile megabyte). The CRC work spent on rejected
-    candidates is therefore capped at ``CRC_BUDGET_FACTOR * len + 1 MiB`` bytes,
-    far above what natural damage needs (a false sync every ~64 KiB); past the
-    cap the rest of the input is counted as skipped.
-    """
-    mv = memoryview(data)
-    raw = data if isinstance(data, bytes | mmap.mmap) else bytes(data)  # .find() without a copy
-    pos = start
-    end = len(mv)
-    skipped = 0
-    budget = CRC_BUDGET_FACTOR * max(0, end - start) + (1 << 20)
-    while pos + FRAME_HEADER_SIZE < end:
-        if raw[pos : pos + 2] != SYNC:
-            nxt = raw.find(SYNC, pos + 1)
-            if nxt < 0:  # report the damaged tail below (a bare return dropped it)
-                break
-            skipped += nxt - pos
-            pos = nxt
-            continue
-        n, seq, crc = struct.unpack_from("<HBH", mv, pos + 2)
-        stop = pos + FRAME_HEADER_SIZE + n
-        if n == 0 or stop > end or _frame_crc(serial, n, seq, mv[pos + FRAME_HEADER_SIZE : stop]) != crc:
-            if 0 < n and stop <= end:
-                budget -= n
-                if budget < 0:
-                    break
-            pos += 1
-            skipped += 1
-            continue
-        yield pos, seq, mv[pos + FRAME_HEADER_SIZE : stop], skipped
-        skipped = 0
-        pos = stop
-    if pos < end:
-        skipped += end - pos
-    if skipped:
-        yield end, -1, memoryview(b""), skipped
-
-
 def pack_info(info: int, last: bool, total: int) -> bytes:
-    """The payload's leading info byte, with the last-frame bit and sample count when ``last``."""
+    """The packet's TOC byte, with the last-packet bit and sample count when ``last``."""
     if last:
         return bytes([info | INFO_LAST]) + struct.pack("<Q", total)
     return bytes([info])
 
 
-def read_info(payload: bytes | memoryview) -> tuple[int, int, int | None]:
-    """Mirror of :func:`pack_info`: ``(info, offset of the mode's bytes, total or None)``."""
-    if len(payload) < 1:
-        raise FrameError("empty payload")
-    info = payload[0]
+def read_info(packet: bytes | memoryview) -> tuple[int, int, int | None]:
+    """Mirror of :func:`pack_info`: ``(toc, offset of the mode's bytes, total or None)``."""
+    if not 1 <= len(packet) <= MAX_PACKET:
+        raise FrameError(f"codec packet must be 1..{MAX_PACKET} bytes, got {len(packet)}")
+    info = packet[0]
     if not info & INFO_LAST:
         return info, 1, None
-    if len(payload) < 9:
-        raise FrameError("last frame too short for its sample count")
-    (total,) = struct.unpack_from("<Q", payload, 1)
+    if len(packet) < 9:
+        raise FrameError("last packet too short for its sample count")
+    (total,) = struct.unpack_from("<Q", packet, 1)
     return info, 9, int(total)
