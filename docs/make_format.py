@@ -13,6 +13,8 @@ from pathlib import Path
 SECTIONS = (
     ("Stream header, extension and codec packet", "audiocodec.container.aqc"),
     ("File container: pages", "audiocodec.container.pages"),
+    ("RTP transport", "audiocodec.net.rtp"),
+    ("SDP stream description", "audiocodec.net.sdp"),
     ("MDCT payload", "audiocodec.core.layout"),
     ("Multistream MDCT payload (3..8 channels)", "audiocodec.multistream.layout"),
     ("ADPCM payload", "audiocodec.adpcm.mode"),

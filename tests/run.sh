@@ -13,6 +13,7 @@ need=()
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 command -v sox >/dev/null 2>&1 || need+=(sox)
 command -v jackd >/dev/null 2>&1 || need+=(jackd2)
+command -v tshark >/dev/null 2>&1 || need+=(tshark)
 ldconfig -p 2>/dev/null | grep -q libportaudio || need+=(libportaudio2)
 # chromium + its driver: the listening page's browser test (tests/test_listen.py)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
@@ -20,6 +21,7 @@ command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "jackd2 jackd/tweak_rt_limits boolean false" | debconf-set-selections
+        echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq
         apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

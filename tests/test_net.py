@@ -65,25 +65,53 @@ def _free_port() -> int:
 # --------------------------------------------------------------------------- framing
 
 
-def test_datagram_roundtrip_and_rejects():
-    d = net.parse_datagram(net.pack_data(7, 2**32 + 5, b"abc"))
-    assert (d.kind, d.stream_id, d.seq, d.payload) == (net.TYPE_DATA, 7, 5, b"abc")
-    h = net.parse_datagram(net.pack_header(9, 12, b"HDR"))
-    assert (h.kind, h.seq, h.payload) == (net.TYPE_HEADER, 12, b"HDR")
-    e = net.parse_datagram(net.pack_end(9, 600, 144000))
-    assert (e.kind, e.seq, e.frames) == (net.TYPE_END, 600, 144000)
-    for bad in (
-        b"",
-        b"AQ\x01D",
-        b"XX\x01D\0\0\0\0\0\0\0\0",
-        b"AQ\x02D\0\0\0\0\0\0\0\0",
-        b"AQ\x01Z\0\0\0\0\0\0\0\0",
-        b"AQ\x01E\0\0\0\0\0\0\0\0",
-    ):
+FIRST_SEQ, FIRST_TS = 65530, 2**32 - 1000  # both wrap inside the test streams
+
+
+def _datagrams(header: bytes, packets: list[bytes], frames: int, **kw) -> list[bytes]:
+    """Every datagram send_packets makes for these packets, in order (no pacing)."""
+    out: list[bytes] = []
+    net.send_packets(out.append, header, ((p, frames) for p in packets), frame_size=kw.pop("n"),
+
+                     sample_rate=RATE, speed=0, first_seq=FIRST_SEQ, first_ts=FIRST_TS, **kw)
+    return out
+
+
+def _audio_positions(dgs: list[bytes]) -> list[int]:
+    return [k for k, d in enumerate(dgs) if net.parse_rtp(d).pt == net.DEFAULT_PT]
+
+
+def test_rtp_roundtrip_and_rejects():
+    d = net.parse_rtp(net.pack_rtp(96, 2**16 + 5, 2**32 + 7, 0xABCDEF01, b"abc", marker=True))
+    assert (d.marker, d.pt, d.seq, d.timestamp, d.ssrc, d.payload) == (True, 96, 5, 7, 0xABCDEF01, b"abc")
+    raw = net.pack_rtp(97, 1, 2, 3, b"")
+    assert raw[0] == 0x80 and len(raw) == 12
+    # CSRCs, a header extension and padding are skipped, as RFC 3550 allows
+    fancy = bytes([0xB1, 96]) + raw[2:12] + b"CSRC" + b"\xbe\xde\x00\x01" + b"EXT!" + b"pay" + b"\x00\x02"
+    assert net.parse_rtp(fancy).payload == b"pay"
+    for bad in (b"", b"\x80" * 11, b"\x40" + bytes(11), bytes([0x8F]) + bytes(11), bytes([0xA0]) + bytes(11)):
         with pytest.raises(StreamError):
-            net.parse_datagram(bad)
-    assert net.unwrap_seq(3, 2**32 - 2) == 2**32 + 3
-    assert net.unwrap_seq(2**32 - 1, 5) == -1
+            net.parse_rtp(bad)
+    assert net.parse_control(net.pack_control_header(9, 65535, b"HDR")) == (ord("H"), 9, 65535, b"HDR")
+    assert net.parse_control(net.pack_control_end(144000))[:2] == (ord("E"), 144000)
+    with pytest.raises(StreamError):
+        net.parse_control(b"Z")
+    assert net.unwrap(3, 2**16 - 2, 16) == 2**16 + 3
+    assert net.unwrap(2**16 - 1, 5, 16) == -1
+
+
+def test_sender_rtp_fields():
+    x = _signal(0.6)
+    header, packets, n = _encode(x, "mdct", low_delay=True)
+    dgs = _datagrams(header, packets, len(x), n=n, header_interval=0.1)
+    parsed = [net.parse_rtp(d) for d in dgs]
+    assert [p.seq for p in parsed] == [(FIRST_SEQ - 3 + k) % 2**16 for k in range(len(dgs))]
+    audio = [p for p in parsed if p.pt == 96]
+    assert [p.timestamp for p in audio] == [(FIRST_TS + i * n) % 2**32 for i in range(len(packets))]
+    assert [p.payload for p in audio] == packets and audio[0].marker and not any(p.marker for p in audio[1:])
+    assert all(p.ssrc == SERIAL for p in parsed)
+    control = [p for p in parsed if p.pt == 97]
+    assert len(control) == 3 + len(packets) // 19 + 1 + 3  # start, every 0.1 s, end header, 3 E
 
 
 def test_channel_is_seeded_and_counts():
@@ -108,60 +136,98 @@ def test_channel_is_seeded_and_counts():
 @pytest.mark.parametrize("mode", ["mdct", "adpcm"])
 def test_receiver_reorders_and_conceals_exactly(mode):
     x = _signal(1.5)
-    header, packets, _ = _encode(x, mode, low_delay=(mode == "mdct"))
+    header, packets, n = _encode(x, mode, low_delay=(mode == "mdct"))
+    dgs = _datagrams(header, packets, len(x), n=n)
+    pos = _audio_positions(dgs)
     rng = np.random.default_rng(11)
-    lost = {i for i in range(len(packets)) if rng.random() < 0.1}
-    order = [i for i in range(len(packets)) if i not in lost]
-    for k in range(0, len(order) - 3, 7):  # swap neighbours: local reordering
-        order[k], order[k + 2] = order[k + 2], order[k]
+    lost = {i for i in range(len(packets)) if rng.random() < 0.1} | {pos.index(pos[0]) + 1}
+    keep = [k for k in range(len(dgs)) if k not in {pos[i] for i in lost} and k not in (1, 2)]
+    keep.remove(0)  # the header packet arrives after the first audio packets
+    keep = [keep[0], keep[0], 0] + keep[1:]
+    for k in range(3, len(keep) - 3, 7):  # swap neighbours: local reordering
+        keep[k], keep[k + 2] = keep[k + 2], keep[k]
     rx = net.Receiver(max_wait=10.0)  # only the packet-count rule may conceal here
     blocks: list[np.ndarray] = []
-    for _ in range(2):  # a header datagram arrives after the first data ones
-        blocks += rx.feed(net.pack_data(1, order[0], packets[order[0]]), 0.0)
+    for k in keep[:2]:
+        blocks += rx.feed(dgs[k], 0.0)
     assert rx.decoder is None
-    blocks += rx.feed(net.pack_header(1, 0, header), 0.0)
-    for i in order[1:]:
-        blocks += rx.feed(net.pack_data(1, i, packets[i]), 0.0)
-    blocks += rx.feed(net.pack_end(1, len(packets), len(x)), 0.0)
+    for k in keep[2:]:
+        blocks += rx.feed(dgs[k], 0.0)
     blocks += rx.finish()
     y = np.concatenate(blocks)
     assert set(rx.stats.concealed_seqs) == lost
     assert rx.stats.packets_duplicate == 1 and rx.stats.packets_late == 0
-    assert rx.stats.packets_out_of_order > 0
+    assert rx.stats.packets_out_of_order > 0 and rx.done
     assert y.shape == x.shape
     np.testing.assert_array_equal(y, _offline_decode(header, packets, lost, len(x)))
 
 
+def test_lost_control_packets_conceal_no_audio():
+    x = _signal(1.0)
+    header, packets, n = _encode(x, "mdct", low_delay=True)
+    dgs = _datagrams(header, packets, len(x), n=n, header_interval=0.05)
+    control = [k for k in range(3, len(dgs) - 4) if net.parse_rtp(dgs[k]).pt == 97]
+    rx = net.Receiver(max_wait=10.0)
+    out: list[np.ndarray] = []
+    for k, d in enumerate(dgs):
+        if k not in control:
+            out += rx.feed(d, 0.0)
+    out += rx.finish()
+    assert len(control) > 5 and rx.stats.packets_concealed == 0
+    np.testing.assert_array_equal(np.concatenate(out), _offline_decode(header, packets, set(), len(x)))
+
+
+def test_receiver_with_sdp_needs_no_inband_header():
+    x = _signal(1.0)
+    header, packets, n = _encode(x, "mdct", low_delay=True)
+    dgs = _datagrams(header, packets, len(x), n=n, header_interval=100.0)
+    sdp = net.parse_sdp(net.render_sdp(header, host="127.0.0.1", port=5004))
+    assert sdp.header == header and sdp.payload_type == 96 and sdp.port == 5004
+    rx = net.Receiver(max_wait=10.0, header=sdp.header)
+    out: list[np.ndarray] = []
+    for d in dgs:
+        if net.parse_rtp(d).pt == 96 or d[12:13] == b"E":  # no in-band header at all
+            out += rx.feed(d, 0.0)
+    out += rx.finish()
+    assert rx.stats.headers_seen == 0 and rx.done
+    np.testing.assert_array_equal(np.concatenate(out), _offline_decode(header, packets, set(), len(x)))
+
+
 def test_receiver_time_rule_and_late_packets():
     x = _signal(0.5)
-    header, packets, _ = _encode(x, "mdct", low_delay=True)
+    header, packets, n = _encode(x, "mdct", low_delay=True)
+    dgs = _datagrams(header, packets, len(x), n=n)
+    a = _audio_positions(dgs)
     rx = net.Receiver(max_wait=0.05, depth=1000)
-    rx.feed(net.pack_header(4, 0, header), 0.0)
-    rx.feed(net.pack_data(4, 0, packets[0]), 0.0)
+    rx.feed(dgs[0], 0.0)
+    rx.feed(dgs[a[0]], 0.0)
     assert rx.stats.packets_decoded == 1
-    rx.feed(net.pack_data(4, 2, packets[2]), 0.01)  # 1 is missing
+    rx.feed(dgs[a[2]], 0.01)  # 1 is missing
     rx.poll(0.03)
     assert rx.stats.packets_concealed == 0 and rx.stats.packets_decoded == 1
     rx.poll(0.07)  # 1 concealed after max_wait, then 2 played
     assert rx.stats.concealed_seqs == [1] and rx.stats.packets_decoded == 2
-    rx.feed(net.pack_data(4, 1, packets[1]), 0.08)  # too late now
+    rx.feed(dgs[a[1]], 0.08)  # too late now
     assert rx.stats.packets_late == 1
-    rx.feed(net.pack_data(99, 3, packets[3]), 0.09)  # another stream: ignored
+    other = net.parse_rtp(dgs[a[3]])
+    rx.feed(net.pack_rtp(96, other.seq, other.timestamp, 99, other.payload), 0.09)  # another SSRC
     assert rx.stats.datagrams_foreign == 1
     rx.feed(b"garbage", 0.09)
-    assert rx.stats.datagrams_invalid == 1
+    rx.feed(net.pack_rtp(55, other.seq, other.timestamp, SERIAL, b"x"), 0.09)  # unknown PT
+    assert rx.stats.datagrams_invalid == 2
     out = rx.finish()  # the held-back tail comes out at the end
     assert sum(len(b) for b in out) == 3 * rx.stats.frame_size - rx.decoder.delay
 
 
 def test_receiver_joins_mid_stream():
     x = _signal(2.0)
-    header, packets, _ = _encode(x, "mdct", low_delay=True)
+    header, packets, n = _encode(x, "mdct", low_delay=True)
+    dgs = _datagrams(header, packets, len(x), n=n)
+    heads = [k for k in range(3, len(dgs)) if net.parse_rtp(dgs[k]).pt == 97]
     rx = net.Receiver(max_wait=1.0)
-    rx.feed(net.pack_header(2, 150, header), 0.0)
     out = []
-    for i in range(150, 200):
-        out += rx.feed(net.pack_data(2, i, packets[i]), 0.0)
+    for d in dgs[heads[1] : heads[1] + 51]:  # the second periodic header, then 50 audio packets
+        out += rx.feed(d, 0.0)
     assert rx.stats.packets_concealed == 0 and rx.stats.packets_decoded == 50
     assert sum(len(b) for b in out) > 0
 
@@ -260,19 +326,22 @@ def test_cli_send_receive(tmp_path):
         "0.1",
         "--header-interval",
         "0.1",
+        "--sdp",
+        str(tmp_path / "s.sdp"),
         "--stats-json",
         str(tmp_path / "tx.json"),
     )
     _, tx_err = tx.communicate(timeout=30)
     _, rx_err = rx.communicate(timeout=30)
     assert tx.returncode == 0, tx_err
-    assert rx.returncode == 0, rx_err
+    assert rx.returncode == 1, rx_err  # packets were concealed: "recovered", exit 1
     rxs = json.loads((tmp_path / "rx.json").read_text())
     txs = json.loads((tmp_path / "tx.json").read_text())
     assert rxs["header_received"] and rxs["ended"]
     assert rxs["packets_received"] + rxs["packets_concealed"] <= txs["packets"]
     assert rxs["packets_concealed"] > 0
     y, _ = sf.read(tmp_path / "out.wav", dtype="float32", always_2d=True)
+    assert (tmp_path / "s.sdp").read_bytes().startswith(b"v=0\r\n")
     assert y.shape[1] == 2 and np.isfinite(y).all() and len(y) > 0.5 * len(x)
 
 
@@ -345,3 +414,36 @@ def test_cli_receive_ctrl_c_keeps_what_arrived(tmp_path):
     y, rate = sf.read(out, dtype="float32", always_2d=True)
     assert rate == RATE and 0 < len(y) < len(x)
     assert not list(tmp_path.glob(".out.wav.*.part"))
+
+
+# --------------------------------------------------------------------------- interop
+
+
+def test_tshark_reads_the_rtp_fields_send_emits(tmp_path):
+    """The datagrams `send` emits, written to a pcap file, parse as RTP in tshark with the
+    sequence numbers, timestamps, SSRC and payload types that were sent."""
+    import os
+    import shutil
+
+    if shutil.which("tshark") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("tshark is missing under CI=true (tests/run.sh installs it)")
+        pytest.skip("tshark not installed")
+    x = _signal(0.5)
+    sf.write(tmp_path / "in.wav", x, RATE, subtype="FLOAT")
+    port = _free_port()
+    pcap = tmp_path / "send.pcap"
+    net.send_file(str(tmp_path / "in.wav"), "127.0.0.1", port, low_delay=True, speed=0, serial=SERIAL,
+                  first_seq=FIRST_SEQ, first_ts=FIRST_TS, header_interval=0.1, pcap=str(pcap))
+    header, packets, n = _encode(x, "mdct", low_delay=True)
+    sent = [net.parse_rtp(d) for d in _datagrams(header, packets, len(x), n=n, header_interval=0.1)]
+    r = subprocess.run(["tshark", "-r", str(pcap), "-d", f"udp.port=={port},rtp", "-T", "fields",
+                        "-e", "rtp.seq", "-e", "rtp.timestamp", "-e", "rtp.ssrc", "-e", "rtp.p_type",
+                        "-e", "rtp.marker"], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "HOME": str(tmp_path)})
+    assert r.returncode == 0, r.stderr
+    rows = [line.split("\t") for line in r.stdout.splitlines() if line.strip()]
+    got = [(int(a), int(b), int(c, 0), int(d), e in ("1", "True")) for a, b, c, d, e in rows]
+    assert got == [(p.seq, p.timestamp, p.ssrc, p.pt, p.marker) for p in sent]
+    assert {g[3] for g in got} == {96, 97} and got[3][4] and got[0][0] == FIRST_SEQ - 3
+    assert any(g[0] == 0 for g in got) and any(g[1] < FIRST_TS for g in got)  # both fields wrapped

@@ -54,6 +54,10 @@ def add_send_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the injected impairments")
     p.add_argument("--header-interval", type=float, default=0.5, metavar="S",
                    help="resend the stream header every S seconds of audio")
+    p.add_argument("--sdp", metavar="FILE", help="write the stream description (SDP) to FILE")
+    p.add_argument("--pcap", metavar="FILE", help="also record every datagram sent in a pcap file")
+    p.add_argument("--payload-type", type=int, default=96, choices=range(96, 127), metavar="PT",
+                   help="RTP dynamic payload type of the audio (control: PT+1; default: %(default)s)")
     p.add_argument("--stats-json", metavar="PATH", help="write the send statistics to PATH")
 
 
@@ -72,6 +76,9 @@ def run_send(args: argparse.Namespace) -> int:
         reorder=args.reorder,
         seed=args.seed,
         header_interval=args.header_interval,
+        sdp=args.sdp,
+        pcap=args.pcap,
+        payload_type=args.payload_type,
     )
     if args.stats_json:
         _write_json(args.stats_json, asdict(stats))
@@ -99,6 +106,7 @@ def add_receive_arguments(p: argparse.ArgumentParser) -> None:
                    help="give up after S seconds without a datagram (default: %(default)s)")
     p.add_argument("--jitter-ms", type=float, default=60.0,
                    help="jitter buffer: wait this long for a missing packet (default: %(default)s)")
+    p.add_argument("--sdp", metavar="FILE", help="read the stream description from FILE (send --sdp)")
     p.add_argument("--stats-json", metavar="PATH", help="write the receive statistics to PATH")
 
 
@@ -121,6 +129,7 @@ def run_receive(args: argparse.Namespace) -> int:
         max_wait=args.jitter_ms / 1000.0,
         force=args.force,
         sink=sink,
+        sdp=args.sdp,
     )
     if args.stats_json:
         _write_json(args.stats_json, asdict(stats))

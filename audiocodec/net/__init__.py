@@ -1,10 +1,12 @@
-"""Streaming coded audio over UDP: the transport behind ``audiocodec send`` and ``receive``.
+"""Streaming coded audio over RTP/UDP: the transport behind ``audiocodec send`` and ``receive``.
 
 One concern per module::
 
-    datagram.py   the wire format (spec in its docstring): pack and parse
+    rtp.py        the wire format, RTP (RFC 3550), spec in its docstring: pack and parse
+    sdp.py        the out-of-band stream description (send --sdp / receive --sdp)
+    pcap.py       a libpcap writer for what send emits (send --pcap), for standard tools
     sender.py     encode a file, pace the packets, resend the header; an impaired Channel for tests
-    jitter.py     Receiver: the jitter buffer (reordering, late and duplicate packets) and
+    jitter.py     Receiver: the jitter buffer (RTP seq order, late and duplicate packets) and
                   the hand-off of gaps to the decoder's concealment (``Decoder.decode(None)``)
     receiver.py   socket, receive loop, and the Sink interface decoded audio goes to
 
@@ -15,42 +17,50 @@ No sound card here: a caller that wants to play a stream passes a :class:`Sink`
 
 from __future__ import annotations
 
-from .datagram import (
-    MAX_DATAGRAM,
-    TYPE_DATA,
-    TYPE_END,
-    TYPE_HEADER,
-    Datagram,
-    pack_data,
-    pack_end,
-    pack_header,
-    parse_datagram,
-    unwrap_seq,
-)
 from .jitter import Receiver, ReceiveStats
+from .pcap import PcapWriter
 from .receiver import FileSink, Sink, open_receiver_socket, receive, receive_to_file
+from .rtp import (
+    DEFAULT_CONTROL_PT,
+    DEFAULT_PT,
+    MAX_DATAGRAM,
+    RtpPacket,
+    pack_control_end,
+    pack_control_header,
+    pack_rtp,
+    parse_control,
+    parse_rtp,
+    unwrap,
+)
+from .sdp import Sdp, parse_sdp, read_sdp, render_sdp, write_sdp
 from .sender import Channel, SendStats, send_file, send_packets
 
 __all__ = [
+    "DEFAULT_CONTROL_PT",
+    "DEFAULT_PT",
     "MAX_DATAGRAM",
-    "TYPE_DATA",
-    "TYPE_END",
-    "TYPE_HEADER",
     "Channel",
-    "Datagram",
     "FileSink",
+    "PcapWriter",
     "ReceiveStats",
     "Receiver",
+    "RtpPacket",
+    "Sdp",
     "SendStats",
     "Sink",
     "open_receiver_socket",
-    "pack_data",
-    "pack_end",
-    "pack_header",
-    "parse_datagram",
+    "pack_control_end",
+    "pack_control_header",
+    "pack_rtp",
+    "parse_control",
+    "parse_rtp",
+    "parse_sdp",
+    "read_sdp",
     "receive",
     "receive_to_file",
+    "render_sdp",
     "send_file",
     "send_packets",
-    "unwrap_seq",
+    "unwrap",
+    "write_sdp",
 ]

@@ -16,8 +16,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..errors import InputError, StreamError
-from .datagram import MAX_DATAGRAM
 from .jitter import Receiver, ReceiveStats
+from .rtp import DEFAULT_PT, MAX_DATAGRAM
+from .sdp import Sdp, read_sdp
 
 __all__ = ["FileSink", "Sink", "open_receiver_socket", "receive", "receive_to_file"]
 
@@ -95,13 +96,16 @@ def receive(
     max_wait: float = 0.06,
     depth: int | None = None,
     on_start: Callable[[Receiver], None] | None = None,
+    sdp: Sdp | None = None,
 ) -> ReceiveStats:
     """Receive one stream from ``sock`` and pass its decoded blocks to ``emit``.
 
     Returns at the end datagram, or after ``timeout`` seconds without a datagram
     of our stream (before the header arrives, that is an error).
     """
-    rx = Receiver(max_wait=max_wait, depth=depth)
+    pt = DEFAULT_PT if sdp is None else sdp.payload_type
+    rx = Receiver(max_wait=max_wait, depth=depth, header=None if sdp is None else sdp.header,
+                  payload_type=pt, control_type=(pt + 1) & 0x7F)
     poll_interval = max(0.002, min(max_wait / 4, 0.02))
     sock.settimeout(poll_interval)
     last_heard = time.monotonic()
@@ -116,7 +120,7 @@ def receive(
         blocks = rx.poll(now) if data is None else rx.feed(data, now)
         if data is not None and rx.stats.stream_id is not None:
             last_heard = now
-        if rx.started and not started:
+        if rx.started and not started and (sdp is None or rx.stats.stream_id is not None):
             started = True
             if on_start is not None:
                 on_start(rx)
@@ -144,6 +148,7 @@ def receive_to_file(
     sock: socket.socket | None = None,
     force: bool = False,
     sink: Sink | None = None,
+    sdp: str | None = None,
 ) -> ReceiveStats:
     """Receive one stream on ``port``; write it to the audio file ``path`` and/or pass it to ``sink``.
 
@@ -152,11 +157,13 @@ def receive_to_file(
     the KeyboardInterrupt is re-raised after the rename). An existing ``path`` needs
     ``force``; its extension picks the format (``.wav``, ``.flac``, ...). ``sink`` (for
     example the live app's player, for ``receive --play``) gets the stream as well;
-    what its ``close`` reports lands in ``stats.playback``.
+    what its ``close`` reports lands in ``stats.playback``. ``sdp`` names an SDP file
+    (``send --sdp``) that describes the stream, so no in-band header is needed.
     """
     from ..files import atomic_output, output_format
 
     fmt = "" if path is None else output_format(path)
+    description = None if sdp is None else read_sdp(sdp)
     own = sock is None
     sock = sock if sock is not None else open_receiver_socket(port, bind)
     try:
@@ -164,7 +171,8 @@ def receive_to_file(
             file_sink = None
             if path is not None:
                 file_sink = FileSink(stack.enter_context(atomic_output(path, force=force)), fmt, path)
-            stats = _capture(sock, file_sink, sink, timeout=timeout, max_wait=max_wait)
+            stats = _capture(sock, file_sink, sink, timeout=timeout, max_wait=max_wait,
+                             sdp=description)
     finally:
         if own:
             sock.close()
@@ -174,7 +182,8 @@ def receive_to_file(
 
 
 def _capture(
-    sock: socket.socket, file_sink: FileSink | None, sink: Sink | None, *, timeout: float, max_wait: float
+    sock: socket.socket, file_sink: FileSink | None, sink: Sink | None, *, timeout: float, max_wait: float,
+    sdp: Sdp | None = None,
 ) -> ReceiveStats | None:
     """Run :func:`receive` into the file and the extra sink; None when Ctrl-C cut a capture
     whose file had started (the caller keeps the file, then re-raises)."""
@@ -199,7 +208,7 @@ def _capture(
         if sink is not None:
             sink.prepare()
         try:
-            stats = receive(sock, emit, timeout=timeout, max_wait=max_wait, on_start=on_start)
+            stats = receive(sock, emit, timeout=timeout, max_wait=max_wait, on_start=on_start, sdp=sdp)
         except KeyboardInterrupt:
             if file_sink is None or not file_sink.started:
                 raise  # nothing captured: nothing to keep

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import socket
+import struct
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -16,7 +17,17 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from .datagram import MAX_DATAGRAM, PREFIX_SIZE, SEQ_SIZE, pack_data, pack_end, pack_header
+from .pcap import PcapWriter
+from .rtp import (
+    DEFAULT_CONTROL_PT,
+    DEFAULT_PT,
+    HEADER_SIZE,
+    MAX_DATAGRAM,
+    pack_control_end,
+    pack_control_header,
+    pack_rtp,
+)
+from .sdp import write_sdp
 
 __all__ = ["Channel", "SendStats", "send_file", "send_packets"]
 
@@ -114,47 +125,64 @@ def send_packets(
     sample_rate: int,
     speed: float = 1.0,
     header_interval: float = 0.5,
-    stream_id: int | None = None,
     stats: SendStats | None = None,
+    payload_type: int = DEFAULT_PT,
+    control_type: int = DEFAULT_CONTROL_PT,
+    first_seq: int | None = None,
+    first_ts: int | None = None,
 ) -> SendStats:
-    """Send a stream: header (3 times), the data packets paced at ``speed`` times
-    real time with the header resent every ``header_interval`` seconds of audio,
-    then the end datagram (3 times). ``packets`` yields ``(packet, frames_in)``
-    pairs, ``frames_in`` counting the input frames consumed so far."""
+    """Send a stream over RTP (spec: :mod:`.rtp`): the header packet (3 times), the audio
+    packets paced at ``speed`` times real time with the header packet resent every
+    ``header_interval`` seconds of audio, then the end packet (3 times).
+
+    ``packets`` yields ``(packet, frames_in)`` pairs, ``frames_in`` counting the input
+    frames consumed so far. The SSRC is the stream serial; the first audio packet's
+    sequence number and timestamp are ``first_seq``/``first_ts`` (random by default,
+    as RFC 3550 asks).
+    """
     stats = stats if stats is not None else SendStats()
-    sid = stream_id if stream_id is not None else random.getrandbits(32)
+    ssrc = struct.unpack_from("<I", header, 32)[0]
+    rng = random.Random()
+    ts0 = rng.getrandbits(32) if first_ts is None else first_ts
+    seq = (rng.getrandbits(16) if first_seq is None else first_seq) - 3  # 3 header packets first
+    audio_seq = (seq + 3) & 0xFFFF
     hop_seconds = frame_size / sample_rate
     every = max(1, round(header_interval / hop_seconds))
     t0 = time.monotonic()
 
-    def send_header(next_seq: int) -> None:
-        send(pack_header(sid, next_seq, header))
+    def control(payload: bytes, index: int) -> None:
+        nonlocal seq
+        send(pack_rtp(control_type, seq, ts0 + index * frame_size, ssrc, payload))
+        seq += 1
+
+    def send_header(index: int) -> None:
+        control(pack_control_header(ts0, audio_seq, header), index)
         stats.header_sends += 1
 
     for _ in range(3):
         send_header(0)
-    seq = 0
+    index = 0
     for packet, frames_in in packets:
-        if len(packet) + PREFIX_SIZE + SEQ_SIZE > MAX_DATAGRAM:
+        if len(packet) + HEADER_SIZE > MAX_DATAGRAM:
             raise InputError(f"codec packet of {len(packet)} bytes does not fit a UDP datagram")
-        if seq and seq % every == 0:
-            send_header(seq)
+        if index and index % every == 0:
+            send_header(index)
         if speed > 0:
-            due = t0 + seq * hop_seconds / speed
-            delay = due - time.monotonic()
+            delay = t0 + index * hop_seconds / speed - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-        send(pack_data(sid, seq, packet))
+        send(pack_rtp(payload_type, seq, ts0 + index * frame_size, ssrc, packet, marker=index == 0))
         seq += 1
-        stats.packets = seq
+        index += 1
+        stats.packets = index
         stats.frames = frames_in
         stats.payload_bytes += len(packet)
     flush = getattr(send, "flush", None)
     if flush is not None:  # a Channel still holding reordered datagrams
         flush()
-    send_header(seq)
+    send_header(index)
     for _ in range(3):
-        send(pack_end(sid, seq, stats.frames))
+        control(pack_control_end(stats.frames), index)
         time.sleep(0.01)
     stats.seconds = time.monotonic() - t0
     if stats.packets:
@@ -177,11 +205,19 @@ def send_file(
     seed: int = 0,
     header_interval: float = 0.5,
     serial: int | None = None,
+    sdp: str | None = None,
+    pcap: str | None = None,
+    payload_type: int = DEFAULT_PT,
+    first_seq: int | None = None,
+    first_ts: int | None = None,
 ) -> SendStats:
-    """Encode the audio file ``path`` and stream it to ``host:port`` over UDP.
+    """Encode the audio file ``path`` and stream it to ``host:port`` over RTP/UDP.
 
-    ``serial`` fixes the codec's stream serial (random by default), which makes
-    the packets reproducible for tests.
+    ``serial`` fixes the codec's stream serial and RTP SSRC (random by default),
+    ``first_seq``/``first_ts`` the first audio packet's RTP fields, which makes the
+    datagrams reproducible for tests. ``sdp`` writes the stream description to
+    that file before the first packet; ``pcap`` records every datagram sent
+    (after the injected impairments) into a libpcap file.
     """
     from .. import Encoder  # the codec core; imported late so this module loads on its own
 
@@ -194,9 +230,12 @@ def send_file(
     except socket.gaierror as exc:
         raise InputError(f"cannot resolve {host!r}: {exc}") from exc
     stats = SendStats()
-    with socket.socket(addr[0], socket.SOCK_DGRAM) as sock:
+    if sdp is not None:
+        write_sdp(sdp, enc.header, host=str(addr[4][0]), port=port, payload_type=payload_type)
+    with socket.socket(addr[0], socket.SOCK_DGRAM) as sock, PcapWriter.open(pcap, port) as capture:
 
         def raw_send(datagram: bytes) -> None:
+            capture.write(datagram)
             try:
                 sock.sendto(datagram, addr[4])
             except OSError:  # e.g. ICMP port unreachable reported late; UDP goes on
@@ -222,6 +261,10 @@ def send_file(
             speed=speed,
             header_interval=header_interval,
             stats=stats,
+            payload_type=payload_type,
+            control_type=(payload_type + 1) & 0x7F,
+            first_seq=first_seq,
+            first_ts=first_ts,
         )
         channel.flush()
     stats.datagrams_sent = channel.sent
