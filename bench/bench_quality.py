@@ -15,12 +15,16 @@ Each peer is read off its own curve (coded at a ladder of nominal rates) at ours
 *actual* bitrate on each item (:mod:`audiocodec.eval.compare`); ``~`` marks a value
 read beyond the peer's measured range (its nearest end).
 
-Usage: ``python bench/bench_quality.py [AUDIO_DIR] [--out eval-report] [--jobs 2]``
+Usage: ``python bench/bench_quality.py [AUDIO_DIR] [--out eval-report] [--jobs 2]``, or
+``python bench/bench_quality.py --results OUT/results.json`` to judge a finished
+evaluation's results as they are (its cache keys name the codec sources, so after any
+edit to them the first form measures ours again).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,7 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from audiocodec.eval.compare import Cell, mean_versus, versus  # noqa: E402
-from audiocodec.eval.plan import EvalOptions, Item  # noqa: E402
+from audiocodec.eval.plan import SPEECH_NAMES, EvalOptions, Item  # noqa: E402
 from audiocodec.eval.report import collect  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -103,30 +107,48 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=REPO / "eval-report",
                    help="the eval report folder whose cache to use (default %(default)s)")
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--results", type=Path, default=None,
+                    help="judge this results.json of a finished `audiocodec eval` instead")
     a = ap.parse_args(argv)
-    inputs = sorted(a.audio.glob("*.wav"))
-    if not inputs:
-        print(f"no .wav files in {a.audio}", file=sys.stderr)
-        return 2
-    c = collect(EvalOptions(inputs=inputs, bitrates=sorted({*MUSIC_RATES, *SPEECH_RATES}),
-                            quantizers=(BASE,), modes=("mdct",), peers=("opus", "aac", "mp3"),
-                            out=a.out, jobs=a.jobs, plots=False, quiet=True,
-                            command="python bench/bench_quality.py"))
-    music = [it for it in c.items if not it.speech]
-    speech = [it for it in c.items if it.speech]
+    if a.results is not None:
+        results, items = _from_results(a.results)
+    else:
+        inputs = sorted(a.audio.glob("*.wav"))
+        if not inputs:
+            print(f"no .wav files in {a.audio}", file=sys.stderr)
+            return 2
+        c = collect(EvalOptions(inputs=inputs, bitrates=sorted({*MUSIC_RATES, *SPEECH_RATES}),
+                                quantizers=(BASE,), modes=("mdct",), peers=("opus", "aac", "mp3"),
+                                out=a.out, jobs=a.jobs, plots=False, quiet=True,
+                                command="python bench/bench_quality.py"))
+        results, items = c.results, c.items
+        for e in c.errors:
+            print(f"error: {e}", file=sys.stderr)
+    music = [it for it in items if not it.speech]
+    speech = [it for it in items if it.speech]
     print(f"Quality goals of issue 12 (ours = {BASE}, default mode), at equal actual bitrate; "
           f"music: {', '.join(it.name for it in music)}; speech: "
           f"{', '.join(it.name for it in speech)}.")
-    rows = music_goals(c.results, music)
+    rows = music_goals(results, music)
     _print("Music", rows)
-    srows = speech_goals(c.results, speech)
+    srows = speech_goals(results, speech)
     _print("Speech", srows)
     verdicts = [r[-1] for r in [*rows, *srows]]
     print(f"\n{verdicts.count('MET')} met, {verdicts.count('NOT MET')} not met, "
           f"{sum(v.startswith('n/a') for v in verdicts)} not measured.")
-    for e in c.errors:
-        print(f"error: {e}", file=sys.stderr)
     return 0
+
+
+def _from_results(path: Path) -> tuple[list[dict[str, Any]], list[Item]]:
+    """The results in ``path`` and their items (speech by the rule of ``audiocodec eval``)."""
+    results = json.loads(path.read_text())
+    items = {}
+    for r in results:
+        name = str(r["item"])
+        speech = int(r["rate"]) <= 16000 or any(s in name.lower() for s in SPEECH_NAMES)
+        items[name] = Item("", name, "", int(r["rate"]), int(r["channels"]),
+                           int(round(float(r["seconds"]) * int(r["rate"]))), speech)
+    return results, sorted(items.values(), key=lambda it: it.name)
 
 
 if __name__ == "__main__":

@@ -181,12 +181,14 @@ def build_report(c: Collected, opts: EvalOptions) -> list[Block]:
     blocks += report_blocks(opts.out, opts.listener_results, c.results)
     blocks += metric_sections(c.results, c.items, c.base, c.others, opts.bitrates)
     if opts.plots:
-        from .figures import make_figures
+        import importlib.util
 
-        try:
+        if importlib.util.find_spec("matplotlib") is None:  # only its absence skips the figures
+            blocks.append(("p", "Plots skipped: matplotlib is not installed (pip install matplotlib)."))
+        else:
+            from .figures import make_figures
+
             blocks += make_figures(c.results, c.items, opts, c.base, c.others, c.pre_item)
-        except ImportError as e:
-            blocks.append(("p", f"Plots skipped: {e} (pip install matplotlib)."))
     blocks += pre_echo_section(c.results, c.pre_item, opts.bitrates)
     if opts.dither:
         blocks += dither_section(c.results, c.items, opts.bitrates)

@@ -13,7 +13,7 @@ from .render import Block, fmt, kbps, label
 from .tables import METRIC_NAMES, equal_rate_rows, headline_rows
 
 MUSIC_METRICS = ("visqol", "zimtohrli")
-SPEECH_METRICS = ("pesq", "zimtohrli", "visqol", "stoi")
+SPEECH_METRICS = ("pesq", "zimtohrli")  # ViSQOL and STOI: their own sections
 
 HOW = ("Every perceptual score is per channel (each channel of the decode against the same "
        "channel of the reference; the mean over channels is reported, never a mono mix), after "
@@ -60,7 +60,7 @@ def preamble(results: Sequence[dict[str, Any]], opts: EvalOptions, note: str | N
 def headline(results: Sequence[dict[str, Any]], items: Sequence[Item], base: str,
              others: Sequence[str], bitrates: Sequence[int]) -> list[Block]:
     """Music: the mean over the music items, ViSQOL/ch and Zimtohrli side by side; speech:
-    each speech item, PESQ-WB, Zimtohrli, ViSQOL/ch and STOI side by side."""
+    each speech item, PESQ-WB and Zimtohrli side by side."""
     blocks: list[Block] = []
     music = [it for it in items if not it.speech]
     if music:
