@@ -79,7 +79,7 @@ def test_file_layout_header_pages_and_granules() -> None:
         granule += 0 if p.is_header else len(p.packets) * h.frame_size
         assert p.granule == granule
     sizes = {len(p.packets) for _, p in ps[:-2] if not p.is_header}
-    assert sizes == {-(-800 // h.frame_size)}  # 50 ms at 16 kHz
+    assert sizes == {-(-(pages.PAGE_MS * 16) // h.frame_size)}  # PAGE_MS at 16 kHz
 
 
 @pytest.mark.parametrize("mode", list(MODES))

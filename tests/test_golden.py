@@ -45,18 +45,18 @@ CASES: dict[str, tuple[int, int, float, dict[str, object]]] = {
 }
 
 GOLDEN: dict[str, tuple[str, str]] = {
-    'adaptive_stereo_96k': ('4d042c3f3938984861a2fd203992d332', '7da340bfd7eb3064e08399c8db225369'),
-    'adaptive_mono_32k': ('f8cf3611145ad06100aa5cb78f172c19', '0acbd7bace8bff08702c56f6a4b71eb4'),
-    'uniform_stereo_64k': ('622f9fb43de0bb4f908f0f82fe660fca', '220d96109b77f48ae1bd9353f1deb0f7'),
-    'nonuniform_stereo_64k': ('99126f2047994653fe97236d440b1c99', 'd682e727e47f0700cec833977b91f434'),
-    'uniform_dither_mono_48k': ('a90eedc19299b6f669c3e6805f5d4d42', '300f18db886130499049755414dff1d2'),
-    'low_delay_stereo_64k': ('3ca9bc4b9948bfb8281c21b80832aff2', '96a4bbdc765d5522dfe3e9cf10e760ab'),
-    'low_delay_512_mono_32k': ('53a0ff37671586563395a06f555f9bc9', 'baebe74fd6161098d338c57ad05935ae'),
-    'vbr_q6_stereo': ('d5a1e01566565c0aa8a92252e0708a13', '0393e2a854e4ec5231c5905da4993409'),
-    'vbr_q2_mono_16k': ('13672923c70dfb6ea1ded37971d5a232', '9103a64134e84553ca3add82a4542802'),
-    'no_block_switching_stereo': ('bb33171b43b93e76d97f6b8f8445cdc7', '1f387e540167fdcbb2c8f7d3e705eba0'),
-    'adpcm_greedy_stereo': ('88e097fa200e96dd3b76eda670c0cb93', 'caac5eb59a10248d6c07cc0ad912c19d'),
-    'adpcm_search_mono': ('c347320059667dfb6aca308b38868ddd', '1638fc17fd6ca1f1c477d4f720d29823'),
+    'adaptive_stereo_96k': ('a97785928fe4363e0babce2621db2484', 'fa191b8062936536d3c157063648bae5'),
+    'adaptive_mono_32k': ('17954b49e2afd7afd3f04edf08c0e172', 'd7acaa638cf6a827c82b505598e54139'),
+    'uniform_stereo_64k': ('8c74d47fb84742067cef22d9a5174b68', '172917114db5818f2455d40eae88c285'),
+    'nonuniform_stereo_64k': ('6858ccb2b4ca331d11a381a0a1388a59', '7d5fa0d702ef7bc81dd869ef481eb303'),
+    'uniform_dither_mono_48k': ('970a633540492b61bb26fa947518ca7f', '7981cb12051a198ee192a3b6be8ccf98'),
+    'low_delay_stereo_64k': ('0bf271371b7eb9b3d2aa4fa0c7e8a5f4', '14061b42ac146f9f73e11e734c4271de'),
+    'low_delay_512_mono_32k': ('d8a9ee63abfe98796cab477af428b26d', '068d87ba551e8d707e4ee968f2f05a57'),
+    'vbr_q6_stereo': ('588effb166d7223a0206819d2fbdf714', '0393e2a854e4ec5231c5905da4993409'),
+    'vbr_q2_mono_16k': ('604cdad5f52e2e2d13180c78b31cb7dd', '9103a64134e84553ca3add82a4542802'),
+    'no_block_switching_stereo': ('694b215289328023b46a16e5bdae0484', 'cc0bea62f8983df01f9bebef7a474b6c'),
+    'adpcm_greedy_stereo': ('23f3cedf220dec52b3d117e2136e4f0c', 'caac5eb59a10248d6c07cc0ad912c19d'),
+    'adpcm_search_mono': ('fc4e5d4f6f3877153b5f64d874e6d6ed', '1638fc17fd6ca1f1c477d4f720d29823'),
 }
 
 GOLDEN_WAV: dict[str, str] = {

@@ -114,10 +114,6 @@ MAX_EXTENSION = 4096
 MAX_HEADER_SIZE = HEADER_SIZE + MAX_EXTENSION
 MAX_PACKET = 65535
 MAX_PAYLOAD = MAX_PACKET  # the MDCT encoder sizes its buffer by it
-# Bytes a packet's framing costs that the MDCT encoder's rate control reserves
-# (version 1's frame header). Kept so the payload bits stay the same through
-# the container change; version 2 pages cost ~2-3 bytes a packet (see pages.py).
-FRAME_HEADER_SIZE = 7
 UNKNOWN_LENGTH = (1 << 64) - 1
 
 MODE_MDCT = 0

@@ -83,7 +83,7 @@ class FrameStats:
     Passed to the ``observer`` of :class:`audiocodec.Encoder` and
     :class:`audiocodec.Decoder` after every coded or decoded frame. The arrays
     are views of the coder's buffers, valid only during the call: copy what you keep.
-    ``bits`` is the whole frame with its container header (0 on the decoder side).
+    ``bits`` is the codec packet, TOC byte included (0 on the decoder side).
     """
 
     index: int

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..container import aqc
+from ..container import aqc, pages
 from ..core import entropy, quant
 from ..core.layout import (
     INFO_COARSE_SF,
@@ -164,11 +164,13 @@ class MdctEncoder:
         return payload
 
     def _frame_budget(self) -> float:
-        """Bits this frame may spend on its payload (CBR with reservoir)."""
+        """Bits this frame may spend on its payload (CBR with reservoir): the bitrate's share,
+        less the TOC byte and what the ``.aqc`` pages add per packet, so a file comes out at
+        the bitrate asked (over RTP, whose headers are not counted, packets run that much under)."""
         c = self.config
         per_frame = self.bitrate * c.frame_size / c.sample_rate
-        overhead = 8 * (aqc.FRAME_HEADER_SIZE + 1)
-        return per_frame - overhead
+        framing = pages.framing_bits(c.frame_size, c.sample_rate, per_frame / 8.0)
+        return per_frame - 8 - framing
 
     def _code_frame(self, coefs: NDArray[np.float64], info: int, last: bool, in_count: int) -> bytes:
         c = self.config
@@ -193,7 +195,7 @@ class MdctEncoder:
             nbytes = self._payload(q, sf, edges, nb, plan)
         else:
             nbytes = self._rate_loop(coefs, dither, plan, edges, nb, law, len(head), fixed)
-        self._observe(info, short, edges, sf, 8 * (nbytes + len(head) + aqc.FRAME_HEADER_SIZE))
+        self._observe(info, short, edges, sf, 8 * (nbytes + len(head)))
         return head + self._buf[:nbytes].tobytes()
 
     def _rate_loop(self, coefs: NDArray[np.float64], dither: NDArray[np.float64], plan: Plan,
