@@ -43,7 +43,7 @@ ADPCM_METHODS = ("greedy", "search")
 
 Observer = Callable[[FrameStats], None]
 
-MAX_CHANNELS = 8
+MAX_CHANNELS = aqc.MAX_CHANNELS
 
 # (mode name, more than 2 channels) -> "module:class" of its encoder (imported when one is made);
 # MDCT beyond stereo is multistream (coupled pairs, mono streams, LFE), ADPCM codes any count

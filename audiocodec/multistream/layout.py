@@ -63,7 +63,7 @@ from ..errors import FrameError, HeaderError
 
 FAMILY_DEFAULT = 0
 FAMILY_VORBIS = 1
-MIN_CHANNELS, MAX_CHANNELS = 1, 8
+MIN_CHANNELS, MAX_CHANNELS = 1, aqc.MAX_CHANNELS  # the header's channel field range
 LFE_CUTOFF_HZ = 120.0
 LONG_LENGTH = 0x80  # first length byte >= this: a 2-byte length
 MAX_SUB_PACKET = 0x7FFF
