@@ -18,6 +18,7 @@ level. Encoder-only; the decoder's mirror of what a plan asks for is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -81,6 +82,16 @@ class AdaptiveTuning:
         noise to the flatness measure), so the offset never falls below ``minval_db`` at 0 Bark,
         decreasing linearly to 0 at ``minval_bark`` (the role of the per-partition "minval"
         table of ISO/IEC 11172-3 psychoacoustic model 2). 0 disables either bound.
+    minval_bark_wide, minval_wide_bps : float
+        In long blocks at ``minval_wide_bps`` per channel and above the floor reaches
+        ``minval_bark_wide`` (16 Bark, about 3.2 kHz; linear from ``minval_bark`` at 2/3 of
+        that rate): the ear resolves the lower harmonics of a voice or instrument and hears the
+        noise between them, which a threshold spread over 1/3-Bark partitions cannot see. Short
+        blocks keep ``minval_bark`` (their 8x coarser bins resolve no harmonics). Chosen with
+        ViSQOL per channel and Zimtohrli on the four SQAM items and PESQ-WB on speech (numbers
+        in docs/TUNING.md): 16 Bark raises Zimtohrli at every rate and speech PESQ-WB by
+        0.25-0.35, with ViSQOL unchanged from 48k up; at 16 kbit/s per channel it cost 0.035
+        ViSQOL (castanets 0.10), so the floor widens only above that rate.
     """
 
     full_scale_db: float = 96.0
@@ -97,10 +108,21 @@ class AdaptiveTuning:
     tmn_max_db: float = 13.5
     minval_db: float = 24.0
     minval_bark: float = 8.0
+    minval_bark_wide: float = 16.0
+    minval_wide_bps: float = 24000.0
 
-    def min_offset(self, bark: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Lower bound of the masking offset (dB) at critical-band rate ``bark``."""
-        return np.maximum(0.0, self.minval_db * (1.0 - bark / self.minval_bark))
+    def min_offset(self, bark: NDArray[np.float64], top_bark: float | None = None) -> NDArray[np.float64]:
+        """Lower bound of the masking offset (dB) at critical-band rate ``bark``, reaching 0 at
+        ``top_bark`` (default ``minval_bark``)."""
+        return np.maximum(0.0, self.minval_db * (1.0 - bark / (top_bark or self.minval_bark)))
+
+    def floor_top_bark(self, bits_per_channel: float, short: bool) -> float:
+        """Where the offset floor ends for a frame type at a per-channel bitrate."""
+        if short:
+            return self.minval_bark
+        lo_bps = self.minval_wide_bps * 2.0 / 3.0
+        w = float(np.clip((bits_per_channel - lo_bps) / (self.minval_wide_bps - lo_bps), 0.0, 1.0))
+        return self.minval_bark + w * (self.minval_bark_wide - self.minval_bark)
 
 
 DEFAULT_TUNING = AdaptiveTuning()
@@ -210,20 +232,24 @@ class AdaptiveQuantizer(Quantizer):
         from psychoacoustics import PsychoModel
 
         n = config.frame_size
+        per_ch = bitrate / config.channels
         self._models = {
             s: PsychoModel(config.sample_rate, n, config.edges(s), ath_max_db=t.ath_cap_db,
                            full_scale_db=t.full_scale_db,
-                           min_offset_db=t.min_offset if t.minval_db > 0 else None,
+                           min_offset_db=self._floor(s, per_ch) if t.minval_db > 0 else None,
                            max_offset_db=t.tmn_max_db if t.tmn_max_db > 0 else None)
             for s in (False, True)
         }
-        per_ch = bitrate / config.channels
         cut_bin = int(bandwidth_hz(per_ch, t.bw_scale) / (config.sample_rate / 2.0) * n)
         self._cut_band = {s: int(np.searchsorted(config.edges(s), cut_bin)) for s in (False, True)}
         self._pns = per_ch <= t.pns_max_bps
         self._nf_start = config.nf_start
         self._pe_avg = 0.0
         self._widths = {s: np.diff(config.edges(s)).astype(np.float64) for s in (False, True)}
+
+    def _floor(self, short: bool, per_ch: float) -> Callable[[NDArray[np.float64]], NDArray[np.float64]]:
+        top = self.tuning.floor_top_bark(per_ch, short)
+        return lambda bark: self.tuning.min_offset(bark, top)
 
     def shape(
         self, coefs: NDArray[np.float64], lr: NDArray[np.float64], short: bool, edges: NDArray[np.int32],
