@@ -157,11 +157,43 @@ def encode_file(
             if kind == "wav":
                 total = _write_ima_wav(tmp, blocks, rate, channels, options)
             else:
+                options["extension"] = tuple(options.get("extension", ())) + source_records(
+                    f.samplerate, f.subtype)
                 total = _write_aqc(tmp, blocks, rate, channels, total, options)
             nbytes = os.path.getsize(tmp)
     seconds = total / rate
     return {"samples": total, "sample_rate": rate, "source_rate": f.samplerate, "channels": channels,
             "bytes": nbytes, "seconds": seconds, "bitrate": nbytes * 8 / seconds if seconds else 0.0}
+
+
+def source_records(rate: int, subtype: str) -> bs.Extension:
+    """Header-extension records for the source's sample rate and sample format (soundfile's
+    subtype name, e.g. ``PCM_24``), which a decode restores by default."""
+    records: list[tuple[int, bytes]] = [(bs.TAG_SOURCE_RATE, int(rate).to_bytes(4, "little"))]
+    fmt = subtype.encode("ascii", "replace")[:16]
+    if fmt and all(0x21 <= b <= 0x7E for b in fmt):
+        records.append((bs.TAG_SOURCE_FORMAT, fmt))
+    return tuple(records)
+
+
+def source_of(header: bs.StreamHeader) -> tuple[int | None, str | None]:
+    """The recorded source sample rate and sample format (None where not recorded)."""
+    r, f = header.find(bs.TAG_SOURCE_RATE), header.find(bs.TAG_SOURCE_FORMAT)
+    return (int.from_bytes(r, "little") if r else None), (f.decode("ascii") if f else None)
+
+
+def output_subtype(fmt: str, asked: str | None, source: str | None) -> str:
+    """The sample format a decode writes: the one asked for, else the source's when ``fmt``
+    can hold it, else 16-bit PCM (Vorbis for OGG)."""
+    import soundfile as sf
+
+    if asked is not None:
+        if not sf.check_format(fmt, asked):
+            raise InputError(f"a .{fmt.lower()} output cannot hold --subtype {asked}")
+        return asked
+    if source is not None and sf.check_format(fmt, source):
+        return source
+    return "VORBIS" if fmt == "OGG" else "PCM_16"
 
 
 def _blocks(f: Any, src: Any, sanitize: bool, total: int, progress: Callable[[int, int], None] | None,
@@ -245,8 +277,13 @@ def _read_source_bytes(src: str | os.PathLike[str]) -> bytes | mmap.mmap:
 def decode_file(
     src: str | os.PathLike[str], dst: str | os.PathLike[str], *, force: bool = False,
     subtype: str | None = None, progress: Callable[[int, int], None] | None = None,
+    rate: int | None = None,
 ) -> DecodeReport:
     """Decode ``.aqc`` (or an IMA ADPCM WAV) to any format soundfile writes (by extension).
+
+    By default the output has the source's sample rate and sample format, as the stream
+    header recorded them (a source resampled for coding is resampled back with soxr);
+    ``rate`` and ``subtype`` (``PCM_16``, ``PCM_24``, ``FLOAT`` ...) override them.
 
     The report says what was damaged: concealed frames, skipped bytes, or a file that
     ends early (``truncated``, with a note naming what is missing). ``progress(done,
@@ -256,7 +293,7 @@ def decode_file(
         raise InputError(f"output {dst} is the input file")
     total = decoded_length(src) if progress else 0
     cb = (lambda done: progress(done, total)) if progress else None
-    return _decode_file(src, dst, force, subtype, output_format(dst), cb)
+    return _decode_file(src, dst, force, subtype, output_format(dst), cb, rate)
 
 
 def decoded_length(src: str | os.PathLike[str]) -> int:
@@ -356,8 +393,8 @@ def _decode_ima_wav(src: str | os.PathLike[str], dst: str | os.PathLike[str], fo
 
 
 def _decode_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], force: bool,
-                 subtype: str | None, fmt: str, progress: Callable[[int], None] | None = None
-                 ) -> DecodeReport:
+                 subtype: str | None, fmt: str, progress: Callable[[int], None] | None = None,
+                 rate: int | None = None) -> DecodeReport:
     import soundfile as sf
 
     from .adpcm.wav import is_ima_wav
@@ -369,11 +406,18 @@ def _decode_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], force
     if data[:3] != bs.MAGIC and find_header_copy(data) is None:
         raise StreamError(f"{src}: not an AQC file or IMA ADPCM WAV")
     header, _ = locate_header(data)
-    st = subtype or ("PCM_16" if fmt != "OGG" else "VORBIS")
+    src_rate, src_format = source_of(header)
+    st = output_subtype(fmt, subtype, src_format)
+    out_rate = rate or src_rate or header.sample_rate
+    if not MIN_INPUT_RATE <= out_rate <= MAX_INPUT_RATE:
+        raise InputError(f"--rate {out_rate}: must be {MIN_INPUT_RATE}..{MAX_INPUT_RATE} Hz")
+    pieces = _chunked(iter_decode(data, rep), BLOCK)
+    if out_rate != header.sample_rate:
+        pieces = resample_blocks(pieces, header.sample_rate, out_rate, header.channels)
     with atomic_output(dst, force) as tmp:
-        with sf.SoundFile(tmp, "w", header.sample_rate, header.channels, subtype=st,
+        with sf.SoundFile(tmp, "w", out_rate, header.channels, subtype=st,
                           format=wav_format(fmt, header.channels)) as out:
-            for y in _chunked(iter_decode(data, rep), BLOCK):
+            for y in pieces:
                 out.write(np.clip(y, -1.0, 1.0, out=y))
                 if progress:
                     progress(rep.samples)

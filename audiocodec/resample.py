@@ -2,8 +2,8 @@
 
 AQC codes 8..48 kHz. Input at 8..384 kHz outside that range (88.2, 96, 176.4, 192 kHz...)
 is resampled with soxr's VHQ filter to :func:`coding_rate`: 44.1 kHz for multiples of
-44.1 kHz, else 48 kHz. The stream then decodes at the coded rate: the original rate is
-not recorded until the format's version-2 header extension carries it.
+44.1 kHz, else 48 kHz. The header extension records the source rate (``source_rate``),
+and a decode resamples back to it by default (``audiocodec decode --rate`` overrides).
 IMA ADPCM WAV records any rate itself and is never resampled.
 """
 

@@ -347,6 +347,29 @@ def test_high_rates_are_resampled_with_soxr(rate: int, coded: int, tmp_path: Pat
     sf.write(tmp_path / "x.wav", np.zeros(100, np.float32), 400000)
     code, err = _cli(capsys, "encode", str(tmp_path / "x.wav"), str(tmp_path / "x.aqc"))
     assert code == 2 and "8000..384000" in err
+    # items 7 and 9: decode restores the recorded source rate and sample format by default
+    assert _cli(capsys, "decode", "-q", str(tmp_path / "o.aqc"), str(tmp_path / "back.wav"))[0] == 0
+    info = sf.info(str(tmp_path / "back.wav"))
+    assert (info.samplerate, info.subtype) == (rate, "PCM_24")
+    back, _ = sf.read(str(tmp_path / "back.wav"), dtype="float32")
+    assert abs(back.shape[0] - rate // 2) <= 4 and 0.28 < np.abs(back[rate // 10:]).max() < 0.32
+    code, err = _cli(capsys, "decode", "-q", "--rate", str(coded), "--subtype", "FLOAT",
+                     str(tmp_path / "o.aqc"), str(tmp_path / "coded.wav"))
+    info = sf.info(str(tmp_path / "coded.wav"))
+    assert code == 0 and (info.samplerate, info.subtype) == (coded, "FLOAT"), err
+    code, err = _cli(capsys, "decode", "--subtype", "FLOAT", str(tmp_path / "o.aqc"),
+                     str(tmp_path / "f.flac"))
+    assert code == 2 and "cannot hold --subtype FLOAT" in err
+
+
+def test_decode_keeps_the_source_bit_depth(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    x = music_like(48000, 0.5, 2, seed=4)
+    for subtype, out in (("PCM_24", "b.wav"), ("PCM_16", "c.flac"), ("FLOAT", "d.wav")):
+        src = tmp_path / f"in_{subtype}.wav"
+        sf.write(src, x, 48000, subtype=subtype)
+        assert _cli(capsys, "encode", "-q", str(src), str(tmp_path / "o.aqc"), "-f")[0] == 0
+        assert _cli(capsys, "decode", "-q", str(tmp_path / "o.aqc"), str(tmp_path / out))[0] == 0
+        assert sf.info(str(tmp_path / out)).subtype == subtype
 
 
 def test_headless_live_loop_needs_no_sound_card(tmp_path: Path) -> None:

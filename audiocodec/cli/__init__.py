@@ -81,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
                               "2 unreadable input or bad option; 130 interrupted")
     d.add_argument("input", type=Path)
     d.add_argument("output", type=Path)
+    d.add_argument("--rate", type=int, default=None,
+                   help="output sample rate (default: the source's, as the header recorded it)")
+    d.add_argument("--subtype", choices=("PCM_16", "PCM_24", "PCM_32", "FLOAT"), default=None,
+                   help="output sample format (default: the source's, else PCM_16)")
     add_common(d)
     d.set_defaults(func=cmd_decode)
 

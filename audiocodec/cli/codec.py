@@ -90,8 +90,8 @@ def cmd_encode(args: argparse.Namespace) -> int:
             bar.close()
     dt = time.perf_counter() - t0
     if res["source_rate"] != res["sample_rate"]:
-        note(args, f"{PROG}: note: resampled {res['source_rate']} -> {res['sample_rate']} Hz (soxr); "
-                   f"the file decodes at {res['sample_rate']} Hz (the original rate is not recorded yet)")
+        note(args, f"{PROG}: note: resampled {res['source_rate']} -> {res['sample_rate']} Hz (soxr) "
+                   f"for coding; decode restores {res['source_rate']} Hz (--rate overrides)")
     note(args, f"{args.output}: {res['seconds']:.2f} s, {res['bitrate'] / 1000:.1f} kbit/s, "
                 f"{res['bytes']} bytes, {res['seconds'] / max(dt, 1e-9):.1f}x realtime")
     return EXIT_OK
@@ -103,7 +103,8 @@ def cmd_decode(args: argparse.Namespace) -> int:
     cb, bar = progress(args.quiet, files.decoded_length(args.input), "decode")
     t0 = time.perf_counter()
     try:
-        rep = files.decode_file(args.input, args.output, force=args.force, progress=cb)
+        rep = files.decode_file(args.input, args.output, force=args.force, progress=cb,
+                                subtype=args.subtype, rate=args.rate)
     finally:
         if bar is not None:
             bar.close()
