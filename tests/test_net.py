@@ -447,3 +447,17 @@ def test_tshark_reads_the_rtp_fields_send_emits(tmp_path):
     assert got == [(p.seq, p.timestamp, p.ssrc, p.pt, p.marker) for p in sent]
     assert {g[3] for g in got} == {96, 97} and got[3][4] and got[0][0] == FIRST_SEQ - 3
     assert any(g[0] == 0 for g in got) and any(g[1] < FIRST_TS for g in got)  # both fields wrapped
+
+
+def test_receive_output_sample_format_rule(tmp_path):
+    """receive follows decode's rule: --subtype, else the recorded source format, else float."""
+    from audiocodec.net.receiver import FileSink
+
+    for asked, source, want in ((None, None, "FLOAT"), (None, "PCM_24", "PCM_24"),
+                                ("PCM_16", "PCM_24", "PCM_16"), (None, "VORBIS", "PCM_16")):
+        path = tmp_path / f"o_{asked}_{source}.wav"
+        sink = FileSink(str(path), "WAV", str(path), asked)
+        sink.start(RATE, 1, source)
+        sink.write(np.zeros((100, 1), np.float32))
+        sink.close()
+        assert sf.info(str(path)).subtype == want, (asked, source)

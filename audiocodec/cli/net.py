@@ -107,12 +107,17 @@ def add_receive_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jitter-ms", type=float, default=60.0,
                    help="jitter buffer: wait this long for a missing packet (default: %(default)s)")
     p.add_argument("--sdp", metavar="FILE", help="read the stream description from FILE (send --sdp)")
+    p.add_argument("--subtype", choices=("PCM_16", "PCM_24", "PCM_32", "FLOAT"), default=None,
+                   help="OUT's sample format (default: the source's if the stream records it, else "
+                        "float)")
     p.add_argument("--stats-json", metavar="PATH", help="write the receive statistics to PATH")
 
 
 def run_receive(args: argparse.Namespace) -> int:
     if args.output is None and not args.play:
         raise InputError("give an output file OUT, --play, or both")
+    if args.subtype is not None and args.output is None:
+        raise InputError("--subtype sets OUT's sample format; it needs an output file OUT")
     sink = None
     if args.play:
         from audiocodec_app.devices import check_output_device
@@ -130,6 +135,7 @@ def run_receive(args: argparse.Namespace) -> int:
         force=args.force,
         sink=sink,
         sdp=args.sdp,
+        subtype=args.subtype,
     )
     if args.stats_json:
         _write_json(args.stats_json, asdict(stats))

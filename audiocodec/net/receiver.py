@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..container import aqc
 from ..errors import InputError, StreamError
 from .jitter import Receiver, ReceiveStats
 from .rtp import DEFAULT_PT, MAX_DATAGRAM
@@ -43,13 +44,16 @@ class Sink(Protocol):
 
 
 class FileSink:
-    """Writes the stream to ``tmp`` (float samples where ``fmt`` has them); ``path`` names
-    the final file in messages."""
+    """Writes the stream to ``tmp``; ``path`` names the final file in messages. The sample
+    format is ``subtype`` if given, else the source's as the stream header recorded it
+    (the rule :func:`audiocodec.files.output_subtype` applies to decode), else float where
+    ``fmt`` has it (a live stream records none: float keeps the decode as it is)."""
 
-    def __init__(self, tmp: str, fmt: str, path: str) -> None:
+    def __init__(self, tmp: str, fmt: str, path: str, subtype: str | None = None) -> None:
         self._tmp = tmp
         self._fmt = fmt
         self._path = path
+        self._subtype = subtype
         self._file: Any = None
 
     @property
@@ -59,10 +63,15 @@ class FileSink:
     def prepare(self) -> None:
         pass
 
-    def start(self, sample_rate: int, channels: int) -> None:
+    def start(self, sample_rate: int, channels: int, source_format: str | None = None) -> None:
         import soundfile as sf
 
-        subtype = "FLOAT" if sf.check_format(self._fmt, "FLOAT") else None
+        from ..files import output_subtype
+
+        if self._subtype is None and source_format is None and sf.check_format(self._fmt, "FLOAT"):
+            subtype: str | None = "FLOAT"
+        else:
+            subtype = output_subtype(self._fmt, self._subtype, source_format)
         try:
             self._file = sf.SoundFile(self._tmp, "w", sample_rate, channels, subtype=subtype,
                                       format=self._fmt)
@@ -149,6 +158,7 @@ def receive_to_file(
     force: bool = False,
     sink: Sink | None = None,
     sdp: str | None = None,
+    subtype: str | None = None,
 ) -> ReceiveStats:
     """Receive one stream on ``port``; write it to the audio file ``path`` and/or pass it to ``sink``.
 
@@ -170,7 +180,8 @@ def receive_to_file(
         with contextlib.ExitStack() as stack:
             file_sink = None
             if path is not None:
-                file_sink = FileSink(stack.enter_context(atomic_output(path, force=force)), fmt, path)
+                file_sink = FileSink(stack.enter_context(atomic_output(path, force=force)), fmt, path,
+                                     subtype)
             stats = _capture(sock, file_sink, sink, timeout=timeout, max_wait=max_wait,
                              sdp=description)
     finally:
@@ -191,7 +202,10 @@ def _capture(
 
     def on_start(rx: Receiver) -> None:
         if file_sink is not None:
-            file_sink.start(rx.stats.sample_rate, rx.stats.channels)
+            header = getattr(rx.decoder, "header", None)
+            fmt = header.find(aqc.TAG_SOURCE_FORMAT) if header is not None else None
+            file_sink.start(rx.stats.sample_rate, rx.stats.channels,
+                            fmt.decode("ascii") if fmt else None)
         if sink is not None:
             sink.start(rx.stats.sample_rate, rx.stats.channels)
             started.append(sink)
