@@ -305,7 +305,7 @@ def decoded_length(src: str | os.PathLike[str]) -> int:
             with ImaWavReader(src) as r:
                 return int(r.expected_frames)
         with open(src, "rb") as fh:
-            header = bs.StreamHeader.unpack(fh.read(bs.HEADER_SIZE))
+            header = bs.StreamHeader.unpack(fh.read(bs.MAX_HEADER_SIZE))
     except (CodecError, OSError):
         return 0
     return 0 if header.total_samples == bs.UNKNOWN_LENGTH else int(header.total_samples)
