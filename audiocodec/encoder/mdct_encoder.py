@@ -84,6 +84,22 @@ class MdctEncoder:
         self._mag = np.zeros((channels, n))
         self._no_dither = np.zeros((channels, n))
         self._dither_rng = np.random.default_rng(serial)
+        self._load_kernels()
+
+    def _load_kernels(self) -> None:
+        """Call, once, the kernels the rate loop reaches only from Python on rare paths (the
+        real-coder fallback, VBR), so their numba code is loaded (or compiled) now and never
+        inside a live audio callback: loading one there took long enough for an xrun."""
+        c = self.config
+        edges = c.edges_long
+        nb = len(edges) - 1
+        sf = self._sf[:, :nb]
+        fixed = np.full(sf.shape, -1, np.int32)
+        rate.make_sf(np.zeros(sf.shape, np.int32), 120, nb, fixed, sf, self.coarse_sf)
+        rate.quantize_mag(self._mag, self._mag, self._no_dither, sf, edges, nb, quant.LAW_POWER,
+                          self._qbuf)
+        rate.estimate_bits(self._qbuf, sf, edges, nb, self.coarse_sf)
+        rate.coded_bands(self._qbuf, edges, nb, self._nbc)
 
     def capacity(self) -> int:
         return 4 * self.frame_size + self.config.pad
