@@ -29,7 +29,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from audiocodec.adpcm.kernels import _clip16, _clip_index, _first_level_at_least, _select
+from audiocodec.adpcm.kernels import (
+    _backtrack,
+    _clip16,
+    _clip_index,
+    _first_level_at_least,
+    _next_nearest,
+    _select,
+)
 
 __all__ = ["DUAL_CANDIDATES", "DUAL_SURVIVORS", "DUAL_WMAX", "KEEP_INDEX", "search_dual_run"]
 
@@ -70,20 +77,9 @@ def _propose_dual(v, gen, ns, sa, sb, si, sea, seb, idx_tab, mag_ff, lv_val, lv_
         left = lo - 1
         right = lo
         for j in range(ncand):
-            if left < 0 and right >= L:
+            k, left, right = _next_nearest(lv_val, i, L, d, left, right)
+            if k < 0:
                 break
-            if left < 0:
-                k = right
-                right += 1
-            elif right >= L:
-                k = left
-                left -= 1
-            elif d - lv_val[i, left] <= lv_val[i, right] - d:
-                k = left
-                left -= 1
-            else:
-                k = right
-                right += 1
             c = lv_code[i, k]
             qa = _clip16(pa + lv_val[i, k])
             mb = mag_ff[i, c & 7]
@@ -170,8 +166,5 @@ def search_dual_run(x, pred0, idx0, idx_tab, mag_ff, lv_val, lv_code, lv_cnt, ns
             parent[t, u] = cpar[w]
             chosen[t, u] = ccode[w]
         ns = hn
-    k = 0
-    for t in range(n - 1, -1, -1):
-        codes[t] = chosen[t, k]
-        k = parent[t, k]
+    _backtrack(chosen, parent, n, codes)
     return sa[0], si[0]

@@ -202,6 +202,27 @@ def _first_level_at_least(lv_val, i, count, d):  # type: ignore[no-untyped-def]
     return lo
 
 
+@njit(cache=True, inline="always")
+def _next_nearest(lv_val, i, count, d, left, right):  # type: ignore[no-untyped-def]
+    """One step of the walk outward from ``d`` over the sorted levels ``lv_val[i, :count]``:
+    ``left``/``right`` are the next unvisited levels below/above; returns ``(k, left,
+    right)`` with ``k`` the nearer of the two (ties to the lower), or -1 when both are spent."""
+    if left < 0 and right >= count:
+        return -1, left, right
+    if left < 0 or (right < count and lv_val[i, right] - d < d - lv_val[i, left]):
+        return right, left, right + 1
+    return left, left - 1, right
+
+
+@njit(cache=True, inline="always")
+def _backtrack(chosen, parent, n, codes):  # type: ignore[no-untyped-def]
+    """The codes of the best path (survivor 0 at the end), read back through the parents."""
+    k = 0
+    for t in range(n - 1, -1, -1):
+        codes[t] = chosen[t, k]
+        k = parent[t, k]
+
+
 @njit(cache=True)
 def _propose(v, gen, ns, sp, si, sc, idx_tab, lv_val, lv_code, lv_cnt, ncand,  # type: ignore[no-untyped-def]
              cp, ci, cc, cid, cpar, ccode, alive, stamp, slot):
@@ -222,20 +243,9 @@ def _propose(v, gen, ns, sp, si, sc, idx_tab, lv_val, lv_code, lv_cnt, ncand,  #
         left = lo - 1
         right = lo
         for j in range(ncand):
-            if left < 0 and right >= L:
+            k, left, right = _next_nearest(lv_val, i, L, d, left, right)
+            if k < 0:
                 break
-            if left < 0:
-                k = right
-                right += 1
-            elif right >= L:
-                k = left
-                left -= 1
-            elif d - lv_val[i, left] <= lv_val[i, right] - d:
-                k = left
-                left -= 1
-            else:
-                k = right
-                right += 1
             c = lv_code[i, k]
             q = _clip16(p + lv_val[i, k])
             e = np.int64(v - q)
@@ -324,10 +334,7 @@ def search_run(x, pred0, idx0, idx_tab, lv_val, lv_code, lv_cnt, nsurv, ncand, c
             parent[t, u] = cpar[w]
             chosen[t, u] = ccode[w]
         ns = hn
-    k = 0
-    for t in range(n - 1, -1, -1):
-        codes[t] = chosen[t, k]
-        k = parent[t, k]
+    _backtrack(chosen, parent, n, codes)
     return sp[0], si[0]
 
 
