@@ -32,14 +32,6 @@ from .errors import (
     UnsupportedError,
 )
 
-try:
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as _version
-
-    __version__ = _version("audiocodec")  # one home: pyproject.toml
-except PackageNotFoundError:  # pragma: no cover - running from a tree that is not installed
-    __version__ = "0+unknown"
-
 __all__ = [
     "CodecError", "CodecWarning", "DeviceError", "FrameError", "HeaderError", "InputError", "StreamError",
     "UnsupportedError", "Encoder", "Decoder", "encode", "decode", "encode_file", "decode_file",
@@ -55,7 +47,21 @@ _LAZY = {
 }
 
 
+def _package_version() -> str:
+    """The version from the package metadata (one home: pyproject.toml); read on first use,
+    since importlib.metadata costs ~30 ms at import."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("audiocodec")
+    except PackageNotFoundError:  # pragma: no cover - running from a tree that is not installed
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        globals()[name] = value = _package_version()
+        return value
     mod = _LAZY.get(name)
     if mod is None:
         raise AttributeError(f"module 'audiocodec' has no attribute {name!r}")

@@ -33,11 +33,19 @@ __all__ = ["EXIT_DAMAGED", "EXIT_ERROR", "EXIT_INTERRUPTED", "EXIT_OK", "build_p
            "parse_bitrate"]
 
 
+class _VersionAction(argparse.Action):
+    """``--version``, reading the package metadata only when asked (it costs start-up time)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: Any, values: Any,
+                 option_string: str | None = None) -> None:
+        import audiocodec
+
+        parser.exit(0, f"{PROG} {audiocodec.__version__}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog=PROG, description="AQC perceptual audio codec and IMA ADPCM.")
-    from .. import __version__
-
-    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    p.add_argument("--version", action=_VersionAction, nargs=0, help="show the version and exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     e = sub.add_parser("encode", help="encode an audio file to .aqc, or to IMA ADPCM .wav",
