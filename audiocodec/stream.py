@@ -167,6 +167,10 @@ class Encoder:
         Called with a :class:`audiocodec.core.FrameStats` after every coded MDCT frame.
     extension : tuple of (tag, bytes)
         Header extension records (tags in :mod:`audiocodec.container.aqc`).
+    signal : {"auto", "speech", "music"}
+        What the adaptive quantizer shapes its noise for: ``auto`` follows the encoder's running
+        speech/music estimate (:mod:`audiocodec.encoder.signal`); the others fix it, as Opus's
+        signal hint does.
     """
 
     def __init__(
@@ -175,6 +179,7 @@ class Encoder:
         block_switching: bool = True, frame_size: int | None = None, adpcm_method: str = "greedy",
         serial: int | None = None, total_samples: int | None = None, dither: bool = False,
         tuning: Any = None, observer: Observer | None = None, extension: aqc.Extension = (),
+        signal: str = "auto",
     ) -> None:
         self.sample_rate = sample_rate_of(sample_rate)  # 44100.5 or '48000' is an error
         self.channels = channels
@@ -195,6 +200,8 @@ class Encoder:
                              f"got {self.sample_rate}")
         if adpcm_method not in ADPCM_METHODS:
             raise InputError(f"adpcm_method must be 'greedy' or 'search', got {adpcm_method!r}")
+        if signal != "auto" and (mode != "mdct" or quantizer != "adaptive"):
+            raise InputError("signal applies only to the mdct mode's adaptive quantizer")
         if self.serial is None:
             self.serial = int.from_bytes(os.urandom(4), "little")
         try:
@@ -207,7 +214,7 @@ class Encoder:
             self.sample_rate, self.channels, bitrate=self.bitrate, quantizer=quantizer,
             low_delay=low_delay, quality=quality, block_switching=block_switching,
             frame_size=frame_size, adpcm_method=adpcm_method, serial=int(self.serial), dither=dither,
-            tuning=tuning, observer=observer)
+            tuning=tuning, observer=observer, signal=signal)
         self._in_count = 0
         self._flushed = False
         self._pending = Fifo(self.channels, self._mode.capacity())

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..encoder import QUANTIZERS
+from ..encoder import QUANTIZERS, SIGNALS
 from ..errors import CodecError
 from .codec import cmd_decode, cmd_demo, cmd_encode, cmd_info
 from .common import (
@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--quantizer", choices=QUANTIZERS, default=None, help="MDCT (default adaptive)")
     e.add_argument("--low-delay", action="store_true", help="MDCT: 5 ms frames, <10 ms algorithmic delay")
     e.add_argument("--no-block-switching", action="store_true", help="MDCT: long blocks only")
+    e.add_argument("--signal", choices=SIGNALS, default=None,
+                   help="adaptive quantizer: shape the noise for speech or music "
+                        "(default auto: the encoder's running speech/music estimate)")
     e.add_argument("--dither", action="store_true", help="TPDF dither (uniform quantizer only)")
     e.add_argument("--frame-size", type=int, default=None, help="MDCT hop / AQC ADPCM packet in samples")
     e.add_argument("--adpcm-encoder", choices=("search", "greedy"), default=None,

@@ -26,7 +26,8 @@ def encode_options(args: argparse.Namespace, kind: str | None = None) -> dict[st
         raise InputError("--portable applies to IMA ADPCM .wav output only")
     given = {"--bitrate": args.bitrate is not None, "--quality": args.quality is not None,
              "--quantizer": args.quantizer is not None, "--low-delay": args.low_delay,
-             "--no-block-switching": args.no_block_switching, "--dither": args.dither}
+             "--no-block-switching": args.no_block_switching, "--dither": args.dither,
+             "--signal": args.signal is not None}
     opts: dict[str, Any] = {"mode": mode}
     if mode == "adpcm":
         for flag, on in given.items():
@@ -49,6 +50,10 @@ def encode_options(args: argparse.Namespace, kind: str | None = None) -> dict[st
             opts["quality"] = args.quality
         if args.dither:
             opts["dither"] = True
+        if args.signal is not None:
+            if quantizer != "adaptive":
+                raise InputError(f"--signal applies to --quantizer adaptive only, not {quantizer}")
+            opts["signal"] = args.signal
     if args.frame_size:
         if kind == "wav":
             raise InputError("--frame-size applies to .aqc output (IMA WAV blocks are 1017 samples)")

@@ -28,8 +28,9 @@ from ..core.layout import (
     frame_layout,
 )
 from ..errors import FrameError, InputError
-from . import rate
+from . import SIGNALS, rate
 from .quantizers import AdaptiveTuning, Plan, Quantizer, make_quantizer
+from .signal import SignalClassifier
 from .transient import frame_has_attack
 
 if TYPE_CHECKING:
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
 
 MIN_BITRATE = 8_000
 MAX_BITRATE_PER_CHANNEL = 320_000
+#: The bit reservoir holds at most this much of the bitrate (seconds; 6 frames of the default
+#: mode, 24 of the 5.3 ms low-delay frames, which would otherwise lose what speech pauses save).
+RESERVOIR_S = 0.128
 
 
 @dataclass
@@ -53,13 +57,15 @@ class MdctEncoder:
         self, sample_rate: int, channels: int, *, bitrate: int, quantizer: str, low_delay: bool,
         quality: float | None, block_switching: bool, frame_size: int | None, serial: int,
         dither: bool, tuning: AdaptiveTuning | None,
-        observer: Callable[[FrameStats], None] | None, **_unused: Any,
+        observer: Callable[[FrameStats], None] | None, signal: str = "auto", **_unused: Any,
     ) -> None:
         max_br = MAX_BITRATE_PER_CHANNEL * channels
         if quality is None and not MIN_BITRATE <= bitrate <= max_br:
             raise InputError(f"bitrate must be {MIN_BITRATE}..{max_br} bit/s, got {bitrate}")
         if quality is not None and not 0 <= quality <= 10:
             raise InputError(f"quality must be 0..10, got {quality}")
+        if signal not in SIGNALS:
+            raise InputError(f"signal must be one of {SIGNALS}, got {signal!r}")
         self.bitrate = bitrate
         self.quality = quality
         self.dither = dither
@@ -73,6 +79,9 @@ class MdctEncoder:
         self.latency = n + c.overlap + (n if c.block_switching else 0)
         equiv = bitrate if quality is None else 16000.0 * channels * (1 + quality / 2)
         self._q: Quantizer = make_quantizer(quantizer, c, equiv, tuning)
+        # the speech weight the quantizer shapes for: a fixed hint, or the running estimate
+        self._classifier = SignalClassifier(sample_rate) if signal == "auto" else None
+        self._q.speech = 1.0 if signal == "speech" else 0.0
         self._frame_index = 0
         self._short_flags: dict[int, bool] = {}
         self._prev_right_short = False
@@ -174,19 +183,21 @@ class MdctEncoder:
             if next_short:
                 info |= INFO_RIGHT_SHORT
         self._prev_right_short = short or next_short
+        if self._classifier is not None:  # the hop of new samples that every frame has
+            self._q.speech = self._classifier.update(seg[:, n // 2 : n // 2 + n])
         coefs = c.analyze(np.ascontiguousarray(seg), info)
         payload = self._code_frame(coefs, info, last, in_count)
         self._frame_index += 1
         return payload
 
     def _frame_budget(self) -> float:
-        """Bits this frame may spend on its payload (CBR with reservoir): the bitrate's share,
-        less the TOC byte and what the ``.aqc`` pages add per packet, so a file comes out at
-        the bitrate asked (over RTP, whose headers are not counted, packets run that much under)."""
+        """Bits this frame's packet (TOC byte and payload) may spend (CBR with reservoir): the
+        bitrate's share less what the ``.aqc`` pages add per packet, so a file comes out at the
+        bitrate asked (over RTP, whose headers are not counted, packets run that much under)."""
         c = self.config
         per_frame = self.bitrate * c.frame_size / c.sample_rate
         framing = pages.framing_bits(c.frame_size, c.sample_rate, per_frame / 8.0)
-        return per_frame - 8 - framing
+        return per_frame - framing
 
     def _code_frame(self, coefs: NDArray[np.float64], info: int, last: bool, in_count: int) -> bytes:
         c = self.config
@@ -223,9 +234,9 @@ class MdctEncoder:
         q, mag = self._qbuf, self._mag
         offsets = plan.offsets
         per_frame = self._frame_budget()
-        max_res = 6 * per_frame
+        max_res = max(6.0 * per_frame, RESERVOIR_S * self.bitrate)
         budget = per_frame + plan.demand * rs.reservoir
-        budget = max(8.0, budget - 8 * head_bytes + 8)
+        budget = max(8.0, budget - 8 * head_bytes)  # payload bits
         # galloping search on g with the estimator, corrected by the tracked ratio
         target = budget / max(0.5, rs.ratio)
         g = rate.search_g(coefs, mag, dither, offsets, fixed, edges, nb, law, target, rs.last_g, sf, q,
@@ -234,8 +245,13 @@ class MdctEncoder:
             offsets = plan.offsets
             g = rate.search_g(coefs, mag, dither, offsets, fixed, edges, nb, law, target, g, sf, q,
                               self.coarse_sf)
+        exact = self._q.exact_fill(plan, q, edges, nb, fixed)
+        if exact is not fixed:
+            fixed = exact
+            rate.make_sf(offsets, g, nb, fixed, sf, self.coarse_sf)
+            rate.quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
         g, est, nbytes = self._fit_payload(coefs, dither, plan, edges, nb, law, fixed, g,
-                                           max(per_frame + max(0.0, rs.reservoir), 64.0))
+                                           max(per_frame + max(0.0, rs.reservoir) - 8 * head_bytes, 64.0))
         used = 8 * (nbytes + head_bytes)
         if est > 64:
             rs.ratio = 0.9 * rs.ratio + 0.1 * (8 * nbytes / est)
