@@ -13,13 +13,14 @@ import os
 import struct
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from . import tags as tagging
 from .container import aqc as bs
 from .container.pages import PageWriter
 from .container.reader import ReadStats, find_header_copy, locate_header, read_packets
@@ -123,7 +124,7 @@ def output_kind(dst: str | os.PathLike[str]) -> str:
 def encode_file(
     src: str | os.PathLike[str], dst: str | os.PathLike[str], *, force: bool = False,
     progress: Callable[[int, int], None] | None = None, sanitize: bool = False,
-    downmix: bool = False, **options: Any,
+    downmix: bool = False, tags: Mapping[str, str] | None = None, **options: Any,
 ) -> dict[str, Any]:
     """Encode an audio file (anything soundfile reads); the extension of ``dst`` picks the format.
 
@@ -131,13 +132,17 @@ def encode_file(
     standard IMA ADPCM WAV (``mode`` "adpcm" or omitted; "mdct" is an :class:`InputError`).
     NaN/Inf samples are an :class:`InputError` unless ``sanitize`` is true, in
     which case NaN becomes 0 and +-Inf full scale (values beyond +-1 are always clipped).
-    ``downmix`` mixes 3-8 channels to stereo (:mod:`audiocodec.downmix`).
+    ``downmix`` mixes 3-8 channels to stereo (:mod:`audiocodec.downmix`). ``.aqc`` keeps the
+    input's title/artist/album ... tags (:mod:`audiocodec.tags`), with ``tags`` (KEY -> value)
+    added over them; a .wav output takes no ``tags``.
     Returns a summary dict (samples, bytes, bitrate...).
     ``progress(done, total)`` is called after every block.
     """
     if _same_file(src, dst):
         raise InputError(f"output {dst} is the input file")
     kind = output_kind(dst)
+    if kind == "wav" and tags:
+        raise InputError(f"output {dst}: tags go into .aqc output only (an IMA ADPCM WAV keeps none)")
     if kind == "wav" and options.setdefault("mode", "adpcm") != "adpcm":
         raise InputError(f"output {dst}: a .wav output is an IMA ADPCM WAV; use .aqc for mode "
                          f"{options['mode']!r}")
@@ -157,8 +162,9 @@ def encode_file(
             if kind == "wav":
                 total = _write_ima_wav(tmp, blocks, rate, channels, options)
             else:
-                options["extension"] = tuple(options.get("extension", ())) + source_records(
-                    f.samplerate, f.subtype)
+                carried = {**tagging.from_soundfile(f), **{k.upper(): v for k, v in (tags or {}).items()}}
+                options["extension"] = (tuple(options.get("extension", ()))
+                                        + source_records(f.samplerate, f.subtype) + tagging.records(carried))
                 total = _write_aqc(tmp, blocks, rate, channels, total, options)
             nbytes = os.path.getsize(tmp)
     seconds = total / rate
@@ -417,6 +423,7 @@ def _decode_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], force
     with atomic_output(dst, force) as tmp:
         with sf.SoundFile(tmp, "w", out_rate, header.channels, subtype=st,
                           format=wav_format(fmt, header.channels)) as out:
+            tagging.to_soundfile(out, tagging.of_header(header))
             for y in pieces:
                 out.write(np.clip(y, -1.0, 1.0, out=y))
                 if progress:
@@ -454,7 +461,7 @@ def info(src: str | os.PathLike[str]) -> dict[str, Any]:
         "bitrate": len(data) * 8 / seconds if seconds else 0.0,
         "nominal_bitrate": header.bitrate, "damaged_bytes": stats.skipped_bytes,
         "version": bs.VERSION, "extension": [bs.TAG_NAMES.get(t, f"0x{t:02x}") for t, _ in header.extension],
-        "header_from_copy": stats.header_from_copy,
+        "header_from_copy": stats.header_from_copy, "tags": tagging.of_header(header),
     }
 
 

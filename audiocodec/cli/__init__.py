@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--portable", action="store_true",
                    help="IMA ADPCM .wav: only codes that ffmpeg, sox and libsndfile decode to identical "
                         "samples (costs ~3 dB; the default already plays at the same SNR in all three)")
+    e.add_argument("--tag", action="append", default=None, metavar="KEY=VALUE",
+                   help="set a text tag (TITLE, ARTIST, ALBUM ...; repeatable); .aqc output keeps "
+                        "the input's tags and these over them")
     e.add_argument("--downmix", action="store_true",
                    help="mix 3-8 channel input to stereo (ITU-R BS.775 coefficients)")
     e.add_argument("--sanitize", action="store_true",

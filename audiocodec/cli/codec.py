@@ -60,6 +60,12 @@ def encode_options(args: argparse.Namespace, kind: str | None = None) -> dict[st
         opts["frame_size"] = args.frame_size
     if args.downmix:
         opts["downmix"] = True
+    if args.tag:
+        if kind == "wav":
+            raise InputError("--tag applies to .aqc output (an IMA ADPCM WAV keeps no tags)")
+        from ..tags import parse_tag
+
+        opts["tags"] = dict(parse_tag(t) for t in args.tag)
     return opts
 
 
@@ -151,6 +157,8 @@ def cmd_info(args: argparse.Namespace) -> int:
           f"  frames: {d['frames']} of {d['frame_size']} samples\n"
           f"  bitrate: {d['bitrate'] / 1000:.1f} kbit/s (nominal {d['nominal_bitrate'] / 1000:.0f})\n"
           f"  size: {d['bytes']} bytes")
+    for key, value in d.get("tags", {}).items():
+        print(f"  {key.lower()}: {value}")
     if d.get("missing_samples"):
         print(f"  truncated: {d['damaged_bytes']} bytes of the data chunk missing "
               f"({d['missing_samples']} samples)")
