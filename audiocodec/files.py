@@ -28,7 +28,7 @@ from .downmix import downmix as downmix_block
 from .downmix import downmix_matrix
 from .errors import CodecError, HeaderError, InputError, StreamError, UnsupportedError
 from .multistream.layout import MAX_CHANNELS
-from .oneshot import DecodeReport, decode, encode, iter_decode
+from .oneshot import DecodeReport, decode, encode, iter_decode, slice_samples
 from .resample import MAX_INPUT_RATE, MIN_INPUT_RATE, coding_rate, resample_blocks
 from .stream import Encoder
 from .wavmask import wav_format, write_channel_mask
@@ -283,13 +283,17 @@ def _read_source_bytes(src: str | os.PathLike[str]) -> bytes | mmap.mmap:
 def decode_file(
     src: str | os.PathLike[str], dst: str | os.PathLike[str], *, force: bool = False,
     subtype: str | None = None, progress: Callable[[int, int], None] | None = None,
-    rate: int | None = None,
+    rate: int | None = None, start: float = 0.0, duration: float | None = None,
 ) -> DecodeReport:
     """Decode ``.aqc`` (or an IMA ADPCM WAV) to any format soundfile writes (by extension).
 
     By default the output has the source's sample rate and sample format, as the stream
     header recorded them (a source resampled for coding is resampled back with soxr);
     ``rate`` and ``subtype`` (``PCM_16``, ``PCM_24``, ``FLOAT`` ...) override them.
+    ``start``/``duration`` (seconds) write only that slice: from an ``.aqc`` it is decoded from
+    the page before ``start`` (:func:`audiocodec.oneshot.iter_decode`) and equals the same
+    samples of a whole decode; an IMA ADPCM WAV is decoded from its start and cut. A slice
+    resampled back to the source rate matches a whole decode's up to the resampler's start-up.
 
     The report says what was damaged: concealed frames, skipped bytes, or a file that
     ends early (``truncated``, with a note naming what is missing). ``progress(done,
@@ -298,8 +302,11 @@ def decode_file(
     if _same_file(src, dst):
         raise InputError(f"output {dst} is the input file")
     total = decoded_length(src) if progress else 0
+    if progress and (start or duration is not None):
+        a, b = slice_samples(start, duration, _coded_rate(src))
+        total = max(0, (total if b is None else min(total, b)) - a)
     cb = (lambda done: progress(done, total)) if progress else None
-    return _decode_file(src, dst, force, subtype, output_format(dst), cb, rate)
+    return _decode_file(src, dst, force, subtype, output_format(dst), cb, rate, (start, duration))
 
 
 def decoded_length(src: str | os.PathLike[str]) -> int:
@@ -315,6 +322,20 @@ def decoded_length(src: str | os.PathLike[str]) -> int:
     except (CodecError, OSError):
         return 0
     return 0 if header.total_samples == bs.UNKNOWN_LENGTH else int(header.total_samples)
+
+
+def _coded_rate(src: str | os.PathLike[str]) -> int:
+    """The sample rate of what ``src`` decodes to before any resampling (0 if unreadable)."""
+    from .adpcm.wav import ImaWavReader, is_ima_wav
+
+    try:
+        if is_ima_wav(src):
+            with ImaWavReader(src) as r:
+                return int(r.sample_rate)
+        with open(src, "rb") as fh:
+            return bs.StreamHeader.unpack(fh.read(bs.MAX_HEADER_SIZE)).sample_rate
+    except (CodecError, OSError):
+        return 0
 
 
 def ima_wav_info(src: str | os.PathLike[str]) -> dict[str, Any]:
@@ -372,8 +393,8 @@ def _write_error(dst: str | os.PathLike[str], e: Exception) -> OSError:
 
 
 def _decode_ima_wav(src: str | os.PathLike[str], dst: str | os.PathLike[str], force: bool,
-                    subtype: str | None, fmt: str, progress: Callable[[int], None] | None
-                    ) -> DecodeReport:
+                    subtype: str | None, fmt: str, progress: Callable[[int], None] | None,
+                    window: tuple[float, float | None] = (0.0, None)) -> DecodeReport:
     import soundfile as sf
 
     from .adpcm.wav import ImaWavReader
@@ -381,11 +402,22 @@ def _decode_ima_wav(src: str | os.PathLike[str], dst: str | os.PathLike[str], fo
     rep = DecodeReport()
     with ImaWavReader(src, variant="auto") as r, atomic_output(dst, force) as tmp:
         rep.sample_rate, rep.channels = r.sample_rate, r.channels
+        first, stop = slice_samples(*window, r.sample_rate)
+        if 0 < r.frames <= first:
+            raise InputError(f"start {window[0]:g} s is at or past the end of {src} "
+                             f"({r.frames / r.sample_rate:.3f} s)")
+        pos = 0
         with sf.SoundFile(tmp, "w", r.sample_rate, r.channels, subtype=subtype or "PCM_16",
                           format=wav_format(fmt, r.channels)) as out:
             for block in r.blocks(BLOCK):
-                out.write(block)
-                rep.samples += block.shape[0]
+                lo = max(0, first - pos)
+                hi = block.shape[0] if stop is None else min(block.shape[0], stop - pos)
+                pos += block.shape[0]
+                if hi > lo:
+                    out.write(block[lo:hi])
+                    rep.samples += hi - lo
+                if stop is not None and pos >= stop:
+                    break
                 if progress:
                     progress(rep.samples)
         if wav_format(fmt, r.channels) != fmt:
@@ -400,13 +432,14 @@ def _decode_ima_wav(src: str | os.PathLike[str], dst: str | os.PathLike[str], fo
 
 def _decode_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], force: bool,
                  subtype: str | None, fmt: str, progress: Callable[[int], None] | None = None,
-                 rate: int | None = None) -> DecodeReport:
+                 rate: int | None = None, window: tuple[float, float | None] = (0.0, None)
+                 ) -> DecodeReport:
     import soundfile as sf
 
     from .adpcm.wav import is_ima_wav
 
     if is_ima_wav(src):
-        return _decode_ima_wav(src, dst, force, subtype, fmt, progress)
+        return _decode_ima_wav(src, dst, force, subtype, fmt, progress, window)
     rep = DecodeReport()
     data = _read_source_bytes(src)
     if data[:3] != bs.MAGIC and find_header_copy(data) is None:
@@ -417,7 +450,11 @@ def _decode_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], force
     out_rate = rate or src_rate or header.sample_rate
     if not MIN_INPUT_RATE <= out_rate <= MAX_INPUT_RATE:
         raise InputError(f"--rate {out_rate}: must be {MIN_INPUT_RATE}..{MAX_INPUT_RATE} Hz")
-    pieces = _chunked(iter_decode(data, rep), BLOCK)
+    first, stop = slice_samples(*window, header.sample_rate)
+    if 0 < header.total_samples <= first and header.total_samples != bs.UNKNOWN_LENGTH:
+        raise InputError(f"start {window[0]:g} s is at or past the end of {src} "
+                         f"({header.total_samples / header.sample_rate:.3f} s)")
+    pieces = _chunked(iter_decode(data, rep, start=first, stop=stop), BLOCK)
     if out_rate != header.sample_rate:
         pieces = resample_blocks(pieces, header.sample_rate, out_rate, header.channels)
     with atomic_output(dst, force) as tmp:
@@ -432,9 +469,11 @@ def _decode_file(src: str | os.PathLike[str], dst: str | os.PathLike[str], force
             write_channel_mask(tmp, header.channels)
         if rep.frames == 0 and header.total_samples != 0:  # concealment alone is not a decode
             raise StreamError(f"{src}: no decodable frame in the file")
-    if header.total_samples != bs.UNKNOWN_LENGTH and rep.samples < header.total_samples:
-        rep.truncated = True
-        rep.notes.append(f"file ends early: {header.total_samples - rep.samples} samples missing")
+    if header.total_samples != bs.UNKNOWN_LENGTH:
+        want = header.total_samples if stop is None else min(stop, header.total_samples)
+        if rep.samples < want - first:
+            rep.truncated = True
+            rep.notes.append(f"file ends early: {want - first - rep.samples} samples missing")
     return rep
 
 

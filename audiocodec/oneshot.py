@@ -70,28 +70,40 @@ def pack_stream(header: bytes, packets: list[bytes]) -> bytes:
     return w.start() + b"".join(w.add(p) for p in packets) + w.finish()
 
 
-def iter_decode(data: bytes | memoryview | mmap.mmap, report: DecodeReport | None = None
-                ) -> Iterator[NDArray[np.float32]]:
-    """Decode AQC bytes piece by piece, recovering from damage (see :func:`decode`)."""
+def iter_decode(data: bytes | memoryview | mmap.mmap, report: DecodeReport | None = None, *,
+                start: int = 0, stop: int | None = None) -> Iterator[NDArray[np.float32]]:
+    """Decode AQC bytes piece by piece, recovering from damage (see :func:`decode`).
+
+    ``start``/``stop``: only output samples ``start .. stop`` (at the stream's rate), the same
+    samples a whole decode gives there. Decoding starts at the reset point (page) before
+    ``start`` less one packet of pre-roll (:func:`audiocodec.container.reader.seek_page`), so
+    what comes before it is not decoded; ``report.samples`` counts the slice.
+    """
     rep = report if report is not None else DecodeReport()
     stats = reader.ReadStats()
-    header, start = reader.locate_header(data, stats)
+    header, offset = reader.locate_header(data, stats)
+    if start < 0 or (stop is not None and stop < start):
+        raise InputError(f"slice {start}..{stop} is not a range of samples")
     dec = Decoder(header)
     rep.sample_rate, rep.channels = header.sample_rate, header.channels
+    first = 0
+    if start > 0:
+        n = header.frame_size
+        # packet p's output covers p*N - delay .. (p+1)*N - delay, and the first packet
+        # decoded after a reset is pre-roll: begin one packet before the one holding start
+        offset, first = reader.seek_page(header, data, offset, max(0, (start + dec.delay) // n - 1))
+        if first > 0:
+            dec.start_at(first * n)
+    pos = max(0, first * header.frame_size - dec.delay)  # output sample of the next piece
     try:
-        for packet in reader.read_packets(header, data, start, stats):
-            try:
-                y = dec.decode(packet)
-            except FrameError as e:
-                stats.note(str(e))
-                y = dec.decode(None)  # keep the timeline
-            rep.samples += y.shape[0]
-            yield y
-            if dec.ended:
+        for y in _decode_packets(dec, header, data, offset, first, stats, rep):
+            lo, hi = max(start - pos, 0), y.shape[0] if stop is None else min(y.shape[0], stop - pos)
+            pos += y.shape[0]
+            if hi > lo:
+                rep.samples += hi - lo
+                yield y[lo:hi] if (lo, hi) != (0, y.shape[0]) else y
+            if stop is not None and pos >= stop:
                 break
-        if not dec.ended:
-            rep.truncated = True
-            yield from _conceal_tail(dec, header, rep)
     finally:
         rep.frames = dec.frames_decoded
         rep.concealed = dec.frames_concealed
@@ -102,7 +114,34 @@ def iter_decode(data: bytes | memoryview | mmap.mmap, report: DecodeReport | Non
         rep.notes.extend(stats.notes)
 
 
-def _conceal_tail(dec: Decoder, header: bs.StreamHeader, rep: DecodeReport
+def slice_samples(start: float, duration: float | None, rate: int) -> tuple[int, int | None]:
+    """Seconds -> ``(start, stop)`` samples at ``rate`` (``stop`` None: to the end)."""
+    if not (start >= 0 and (duration is None or duration >= 0)):  # NaN fails too
+        raise InputError(f"start {start} s and duration {duration} s must be 0 or more")
+    first = int(round(start * rate))
+    return first, (None if duration is None else first + int(round(duration * rate)))
+
+
+def _decode_packets(dec: Decoder, header: bs.StreamHeader, data: bytes | memoryview | mmap.mmap,
+                    offset: int, first: int, stats: reader.ReadStats, rep: DecodeReport
+                    ) -> Iterator[NDArray[np.float32]]:
+    """Every piece the decoder gives from the page at ``offset`` on, lost tail concealed."""
+    pos = max(0, first * header.frame_size - dec.delay)
+    for packet in reader.read_packets(header, data, offset, stats, first):
+        try:
+            y = dec.decode(packet)
+        except FrameError as e:
+            stats.note(str(e))
+            y = dec.decode(None)  # keep the timeline
+        pos += y.shape[0]
+        yield y
+        if dec.ended:
+            return
+    rep.truncated = True
+    yield from _conceal_tail(dec, header, rep, pos)
+
+
+def _conceal_tail(dec: Decoder, header: bs.StreamHeader, rep: DecodeReport, pos: int
                   ) -> Iterator[NDArray[np.float32]]:
     """Conceal a lost tail (modes that conceal, i.e. MDCT), at most MAX_GAP_CONCEAL + 1 packets.
 
@@ -116,27 +155,31 @@ def _conceal_tail(dec: Decoder, header: bs.StreamHeader, rep: DecodeReport
         return
     n = header.frame_size
     for _ in range(MAX_GAP_CONCEAL + 1):
-        if rep.samples >= total:
+        if pos >= total:
             return
         y = dec.decode(None)
-        rep.samples += y.shape[0]
+        pos += y.shape[0]
         yield y
-    if rep.samples < total:
-        rep.notes.append(f"stream ends {total - rep.samples} samples early "
+    if pos < total:
+        rep.notes.append(f"stream ends {total - pos} samples early "
                          f"(more than {MAX_GAP_CONCEAL} packets of {n}); tail not concealed")
 
 
-def decode(data: bytes | memoryview, *, report: DecodeReport | None = None
-           ) -> tuple[NDArray[np.float32], int]:
+def decode(data: bytes | memoryview, *, report: DecodeReport | None = None, start: float = 0.0,
+           duration: float | None = None) -> tuple[NDArray[np.float32], int]:
     """Decode AQC bytes to ``(pcm (frames, channels) float32, sample_rate)``.
 
     Damaged pages are concealed and decoding resumes at the next good page;
     a damaged stream header is replaced by its first intact copy. Pass a
     :class:`DecodeReport` to learn what was lost. Raises :class:`HeaderError`
     when no usable stream header is found (or the stream is version 1).
+    ``start`` and ``duration`` (seconds) decode only that slice, sample for sample what a
+    whole decode holds there, without decoding what comes before (see :func:`iter_decode`).
     """
     rep = report if report is not None else DecodeReport()
-    pieces = list(iter_decode(data, rep))
+    rate = reader.locate_header(data)[0].sample_rate if (start or duration is not None) else 0
+    first, stop = slice_samples(start, duration, rate)
+    pieces = list(iter_decode(data, rep, start=first, stop=stop))
     if pieces:
         pcm = np.concatenate(pieces)
     else:

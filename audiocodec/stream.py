@@ -331,6 +331,9 @@ class Decoder:
         g = max(0, int(granule))
         self._emitted = max(0, g - self.delay)
         self._to_drop = max(0, self.delay - g)
+        set_index = getattr(self._mode, "set_index", None)
+        if set_index is not None:  # MDCT: the noise fill's per-packet seed
+            set_index(g // self.frame_size)
 
     def decode(self, packet: bytes | memoryview | None) -> NDArray[np.float32]:
         """Decode one codec packet (None = lost: conceal it).

@@ -43,6 +43,19 @@ class _VersionAction(argparse.Action):
         parser.exit(0, f"{PROG} {audiocodec.__version__}\n")
 
 
+def _seconds(text: str) -> float:
+    """``83.5``, ``1:23.5`` or ``1:01:23.5`` -> seconds (argparse type)."""
+    try:
+        value = 0.0
+        for part in text.split(":"):
+            value = value * 60.0 + float(part)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds or [H:]M:S, got {text!r}") from None
+    if not value >= 0.0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a time of 0 or more, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog=PROG, description="AQC perceptual audio codec and IMA ADPCM.")
     p.add_argument("--version", action=_VersionAction, nargs=0, help="show the version and exit")
@@ -95,6 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
                               "2 unreadable input or bad option; 130 interrupted")
     d.add_argument("input", type=Path)
     d.add_argument("output", type=Path)
+    d.add_argument("--start", type=_seconds, default=0.0, metavar="T",
+                   help="decode from T seconds in (e.g. 83.5 or 1:23.5), without decoding what is before")
+    d.add_argument("--duration", type=_seconds, default=None, metavar="D",
+                   help="decode D seconds (default: to the end)")
     d.add_argument("--rate", type=int, default=None,
                    help="output sample rate (default: the source's, as the header recorded it)")
     d.add_argument("--subtype", choices=("PCM_16", "PCM_24", "PCM_32", "FLOAT"), default=None,

@@ -115,7 +115,8 @@ def cmd_decode(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     try:
         rep = files.decode_file(args.input, args.output, force=args.force, progress=cb,
-                                subtype=args.subtype, rate=args.rate)
+                                subtype=args.subtype, rate=args.rate, start=args.start,
+                                duration=args.duration)
     finally:
         if bar is not None:
             bar.close()

@@ -57,7 +57,9 @@ records so that rewriting the header preserves them. Tags defined so far:
                            family 0 = the default order (mono; left, right),
                            other families and positions: issue 15
     0x04  seek_index       u64 byte offset, from the start of the file, of
-                           the seek-index page (issue 15 defines it); 8 bytes
+                           a seek-index page; 8 bytes. Reserved: readers seek
+                           by the pages' granules (pages.py, "Seeking") and
+                           no writer writes it
     0x05  text_tags        UTF-8 "KEY=value" strings, each prefixed with its
                            u16 length; KEY is 1+ ASCII bytes 0x20..0x7D other
                            than "=" (as Vorbis comments) (issue 15)

@@ -51,6 +51,16 @@ packets lost in it are ``(granule - granule of the previous good page) / N - K``
 (at most ``aqc.MAX_GAP_CONCEAL`` a gap, and over a file at most as many as
 were read plus that bound), which the decoder conceals. The CRC work spent on
 false sync words is capped in proportion to the input (:func:`scan_pages`).
+
+Seeking. Every page records its granule, so the pages are their own index (as
+Ogg's are): to output samples from ``T`` on, a reader finds by bisection over
+byte offsets the last RESET data page whose first packet (``granule / N - K``)
+is at or before packet ``floor((T + delay) / N) - 1``, decodes from there
+(the first packet after a reset is pre-roll: it lacks its overlap half) and
+drops the output before ``T`` (:func:`audiocodec.container.reader.seek_page`).
+The decoder is told that packet's index: the noise fill seeds every packet
+from it (:mod:`audiocodec.core.quant`), so the slice equals the same samples of
+a decode from the start.
 """
 
 from __future__ import annotations

@@ -94,15 +94,64 @@ def find_header_copy(data: bytes | memoryview | mmap.mmap) -> aqc.StreamHeader |
     return None
 
 
+#: Bisection stops when the bracket is this small and walks the pages left (about a second of
+#: audio at 64 kbit/s).
+SEEK_WALK_BYTES = 8192
+#: How far past a bisection point the next page is looked for before the half counts as empty.
+SEEK_PROBE_BYTES = 4 << 20
+
+
+def _first_data_page(header: aqc.StreamHeader, data: bytes | memoryview | mmap.mmap, pos: int,
+                     limit: int) -> tuple[int, int, int] | None:
+    """``(offset, index of its first packet, size)`` of the first good RESET data page in
+    ``data[pos:limit]``, or None."""
+    n = header.frame_size
+    for off, page, _ in pages.scan_pages(header.serial, memoryview(data)[:limit], pos):
+        if page is None:
+            return None
+        if not page.is_header and page.flags & pages.FLAG_RESET:
+            return off, page.granule // n - len(page.packets), page.size
+    return None
+
+
+def seek_page(header: aqc.StreamHeader, data: bytes | memoryview | mmap.mmap, start: int,
+              packet: int) -> tuple[int, int]:
+    """``(offset, first packet index)`` of the last RESET data page whose first packet is at
+    or before ``packet``: decoding may start there (``start`` is where pages begin).
+
+    Pages record their granules, so no index is needed: bisection over byte offsets (each
+    probe scans to the next page that passes its CRC, as the reader does, so damage only
+    moves a probe), then a walk over the last few pages. ``log2(size / SEEK_WALK_BYTES)``
+    probes: about 15 for a 10-minute file.
+    """
+    best = _first_data_page(header, data, start, len(data))  # at or before the answer
+    if best is None or best[1] > packet:
+        return start, 0
+    hi = len(data)
+    while hi - best[0] > SEEK_WALK_BYTES:
+        mid = (best[0] + hi) // 2
+        found = _first_data_page(header, data, mid, min(len(data), mid + SEEK_PROBE_BYTES))
+        if found is None or found[1] > packet or found[0] >= hi:
+            hi = mid
+        else:
+            best = found
+    while True:
+        found = _first_data_page(header, data, best[0] + best[2], len(data))
+        if found is None or found[1] > packet:
+            return best[0], best[1]
+        best = found
+
+
 def read_packets(header: aqc.StreamHeader, data: bytes | memoryview | mmap.mmap, start: int,
-                 stats: ReadStats) -> Iterator[memoryview | None]:
+                 stats: ReadStats, first_packet: int = 0) -> Iterator[memoryview | None]:
     """Every packet of the stream in order, ``None`` for each lost one (bounded, see pages.py).
 
     Header pages are checked and skipped; a data page whose granule does not
-    move forward (a repeated or stale page) is skipped with a note.
+    move forward (a repeated or stale page) is skipped with a note. ``first_packet``:
+    the index of the first packet at ``start`` (after :func:`seek_page`).
     """
     n = header.frame_size
-    granule = 0  # codec samples complete at the end of the last good page
+    granule = first_packet * n  # codec samples complete at the end of the last good page
     expect: int | None = None
     read = concealed = 0
     for _off, page, skipped in pages.scan_pages(header.serial, data, start):

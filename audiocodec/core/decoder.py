@@ -51,7 +51,8 @@ class MdctDecoder:
         self._last_info = 0
         self._index = 0
         self._rng = np.random.default_rng(h.serial)  # concealment signs
-        self._noise_state = np.array([h.serial], dtype=np.uint64)
+        self._serial = h.serial
+        self._noise_state = np.zeros(1, dtype=np.uint64)
 
     def decode(self, info: int, body_bytes: bytes) -> NDArray[np.float64]:
         """Decode one payload's range-coded body; ``info`` is its info byte."""
@@ -76,6 +77,7 @@ class MdctDecoder:
             raise FrameError("frame payload does not decode (damaged)")
         law = quant.LAW_POWER if info & INFO_POWER_LAW else quant.LAW_UNIFORM
         coefs = self._coefs
+        self._noise_state[0] = quant.frame_noise_seed(self._serial, self._index)
         quant.reconstruct(self._q, np.ascontiguousarray(sf), edges, nb, law, self._nf, self._nbc,
                           self._ms, ms_on, c.nf_start, short, self._noise_state, coefs)
         self._last_coefs[:] = coefs
@@ -94,6 +96,10 @@ class MdctDecoder:
         self._ola[:, :n] = self._ola[:, n:]
         self._ola[:, n:] = 0.0
         return out
+
+    def set_index(self, index: int) -> None:
+        """The packet index of the next packet (after a reset, for the per-frame noise seed)."""
+        self._index = int(index)
 
     def conceal(self) -> NDArray[np.float64]:
         """One frame of concealment: the last spectrum, faded, with random signs."""

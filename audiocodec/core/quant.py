@@ -14,6 +14,11 @@ rate loop chooses the global index ``g``; ``sf[b] = clip(g + offset[b])``
 decoder's whole per-frame inverse (dequantize, noise filling, M/S), and
 :func:`noise_filled` the one rule for which bands the decoder noise-fills,
 which the encoder's noise-level measurement must agree with.
+
+Noise filling draws from a 64-bit LCG (:func:`_lcg`) that every frame seeds afresh with
+:func:`frame_noise_seed` of the stream serial and the frame's packet index (0 for the first
+packet of the stream, +1 per packet, lost ones included), so a decoder that starts at any
+reset point (a seek, a join) produces the same samples as one that decoded from the start.
 """
 
 from __future__ import annotations
@@ -102,6 +107,16 @@ def step_of(sf: NDArray[np.integer] | int) -> NDArray[np.float64]:
 
 NF_MIN_HZ = 3000.0  # bands starting below this are never noise filled (tonal, easily unmasked)
 NF_STEP_16THS = 16.0  # noise-fill level k means RMS = k/16 of the band's step
+
+
+def frame_noise_seed(serial: int, index: int) -> int:
+    """The noise-fill LCG's state at the start of packet ``index`` (splitmix64 finaliser of
+    ``serial * 2**32 + index``, all arithmetic modulo 2**64)."""
+    m = (1 << 64) - 1
+    z = ((serial & 0xFFFFFFFF) << 32 | (index & 0xFFFFFFFF)) + 0x9E3779B97F4A7C15 & m
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9 & m
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EB & m
+    return z ^ (z >> 31)
 
 
 @njit(cache=True, inline="always")

@@ -26,6 +26,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from ..core.bands import SHORT_HOP_BIN_HZ
 from ..core.layout import INFO_MS, INFO_POWER_LAW
 from ..core.quant import SF_BIAS, SF_MAX, step_of
 from . import QUANTIZERS
@@ -99,7 +100,7 @@ class AdaptiveTuning:
         noise sits near or under the threshold, the loud bands still get the finer steps that
         Zimtohrli asks for (SQAM items at 96/128 kbit/s: Zimtohrli +0.08/+0.04, ViSQOL per
         channel -0.005/-0.003; at 64 kbit/s the same change cost 0.06 ViSQOL, so it stops
-        there).
+        there). Long hops only: in the low-delay mode it cost ViSQOL 0.03 at 96 kbit/s.
     speech_alpha, speech_alpha_top_hz : float
         The shape's depth below ``speech_alpha_top_hz`` when the encoder's speech weight
         (:mod:`audiocodec.encoder.signal`) is 1, blended linearly with the music shape as the
@@ -294,7 +295,10 @@ class AdaptiveQuantizer(Quantizer):
         self._nf_start = config.nf_start
         self._pe_avg = 0.0
         self._widths = {s: np.diff(config.edges(s)).astype(np.float64) for s in (False, True)}
-        self._alpha = t.music_alpha(per_ch)
+        # the high-rate depth only with long hops: at the low-delay hop's coarse bands it cost
+        # ViSQOL 0.03 at 96 kbit/s
+        long_hop = config.sample_rate / 2.0 / n <= SHORT_HOP_BIN_HZ
+        self._alpha = t.music_alpha(per_ch) if long_hop else t.shape_alpha
         self._alphas = {s: np.ones(len(config.edges(s)) - 1) for s in (False, True)}
         hz = config.sample_rate / 2.0 / n
         self._speech_bands = {s: int(np.searchsorted(config.edges(s) * hz,

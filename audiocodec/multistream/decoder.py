@@ -53,6 +53,11 @@ class MultistreamDecoder:
                 raise
         return out
 
+    def set_index(self, index: int) -> None:
+        """The packet index of the next packet, in every sub-stream (see MdctDecoder)."""
+        for dec in self._streams:
+            dec.set_index(index)
+
     def conceal(self) -> NDArray[np.float64]:
         """One frame of concealment (after a packet rejected part-way, that packet's frame)."""
         if self._held is not None:
