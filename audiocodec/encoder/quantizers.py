@@ -101,14 +101,16 @@ class AdaptiveTuning:
         Zimtohrli asks for (SQAM items at 96/128 kbit/s: Zimtohrli +0.08/+0.04, ViSQOL per
         channel -0.005/-0.003; at 64 kbit/s the same change cost 0.06 ViSQOL, so it stops
         there). Long hops only: in the low-delay mode it cost ViSQOL 0.03 at 96 kbit/s.
-    speech_alpha, speech_alpha_top_hz : float
+    speech_alpha, speech_alpha_top_hz, speech_alpha_short_hop : float, float, (float, float)
         The shape's depth below ``speech_alpha_top_hz`` when the encoder's speech weight
         (:mod:`audiocodec.encoder.signal`) is 1, blended linearly with the music shape as the
         weight goes 0..1: a CELP coder's perceptual weighting filter likewise lets the noise
-        follow only part of a voice's spectral envelope. Measured on speech_alsa48_mono at
-        24/32/48 kbit/s (PESQ-WB, the signal fixed to speech): depth 1 1.96/2.41/3.17, 0.5
-        3.15/3.69/4.15; applied to the whole band instead of below 8 kHz it cost Zimtohrli
-        0.18 at 24k.
+        follow only part of a voice's spectral envelope. ``speech_alpha_short_hop`` is the
+        (depth, top) pair of the low-delay hop. Measured on speech_alsa48_mono at 24/32/48
+        kbit/s, signal fixed to speech (table in docs/TUNING.md), PESQ-WB / Zimtohrli: depth 1
+        1.96/2.41/3.17 / 3.98/4.33/4.64; 0.5 below 8 kHz 3.15/3.69/4.15 / 4.00/4.34/4.70; 0.3
+        below 5 kHz 3.47/3.89/4.32 / 4.13/4.45/4.74. In low delay, 0.3 below 5 kHz cost
+        Zimtohrli 0.22 at 24k against 0.5 below 8 kHz.
     nf_exact, speech_nf_exact : int
         Noise fill at each band's own energy: bands the rate loop quantizes to zero (from
         ``NF_MIN_HZ``) get the step that makes the decoder's noise (level index ``k``: RMS =
@@ -138,8 +140,9 @@ class AdaptiveTuning:
     nf_exact: int = 0
     shape_alpha_high: float = 0.75
     alpha_high_bps: tuple[float, float] = (40000.0, 48000.0)
-    speech_alpha: float = 0.5
-    speech_alpha_top_hz: float = 8000.0
+    speech_alpha: float = 0.3
+    speech_alpha_top_hz: float = 5000.0
+    speech_alpha_short_hop: tuple[float, float] = (0.5, 8000.0)
     speech_nf_exact: int = 2
 
     def music_alpha(self, bits_per_channel: float) -> float:
@@ -301,8 +304,9 @@ class AdaptiveQuantizer(Quantizer):
         self._alpha = t.music_alpha(per_ch) if long_hop else t.shape_alpha
         self._alphas = {s: np.ones(len(config.edges(s)) - 1) for s in (False, True)}
         hz = config.sample_rate / 2.0 / n
-        self._speech_bands = {s: int(np.searchsorted(config.edges(s) * hz,
-                                                     t.speech_alpha_top_hz))
+        self._speech_alpha, top = ((t.speech_alpha, t.speech_alpha_top_hz) if long_hop
+                                   else t.speech_alpha_short_hop)
+        self._speech_bands = {s: int(np.searchsorted(config.edges(s) * hz, top))
                               for s in (False, True)}
 
     def _floor(self, short: bool, per_ch: float) -> Callable[[NDArray[np.float64]], NDArray[np.float64]]:
@@ -334,7 +338,7 @@ class AdaptiveQuantizer(Quantizer):
         alphas = self._alphas[short]
         alphas[:] = self._alpha
         if self.speech > 0:
-            alphas[: self._speech_bands[short]] += self.speech * (t.speech_alpha - self._alpha)
+            alphas[: self._speech_bands[short]] += self.speech * (self._speech_alpha - self._alpha)
         _shape_kernel(coefs, edges, thr, width, ms, alphas, t.silent_boost, offsets, silent, energy)
         nf = np.zeros(coefs.shape[0], np.int32)
         self._fixed = None
