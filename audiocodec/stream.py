@@ -147,7 +147,8 @@ class Encoder:
     quantizer : {"adaptive", "uniform", "nonuniform"}
         MDCT quantizer. ``adaptive`` uses the psychoacoustic model.
     low_delay : bool
-        MDCT with 5 ms hops and 2.5 ms overlap, no block switching (live use).
+        MDCT with 8 ms hops and 2 ms overlap (10 ms algorithmic delay), no block switching
+        (live use).
     quality : float or None
         VBR: a quality 0..10 instead of a bitrate target (MDCT only).
     block_switching : bool

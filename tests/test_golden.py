@@ -50,7 +50,7 @@ GOLDEN: dict[str, tuple[str, str]] = {
     'uniform_stereo_64k': ('497063ec9060012799a139e5d4e9dadc', 'fd40714f65929456a9174dece4c5fc32'),
     'nonuniform_stereo_64k': ('b27c3ba11e67afbf161129218a3ce862', '3ee0382ac0c1568f2095813609ad6568'),
     'uniform_dither_mono_48k': ('9849da866f7efb4d8dca8a815c300f53', '35d31e1c90682673c72c123487bc95ed'),
-    'low_delay_stereo_64k': ('377b645fcf973881879745d0092e6474', '31775d333315e7e0bf19380938587b00'),
+    'low_delay_stereo_64k': ('a3decd2b3c67a5fa31246b973952916d', '45b440580bcc8efa1d702904085f4e9e'),
     'low_delay_512_mono_32k': ('8e480bc6155d6160950b060b752de299', '84274328f055716facbaa18974a5d935'),
     'vbr_q6_stereo': ('3c64835623b328839299c97f42acd7c7', '4ce577ae47896b2482f268b7cf1fbfa6'),
     'vbr_q2_mono_16k': ('ffff8277b7e00575ace909803cd200ab', 'c9bb9c251ad63c5e9f9eb176820edd80'),

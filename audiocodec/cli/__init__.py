@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--mode", choices=("mdct", "adpcm"), default=None,
                    help="default: adpcm for .wav, mdct for .aqc")
     e.add_argument("--quantizer", choices=QUANTIZERS, default=None, help="MDCT (default adaptive)")
-    e.add_argument("--low-delay", action="store_true", help="MDCT: 5 ms frames, <10 ms algorithmic delay")
+    e.add_argument("--low-delay", action="store_true", help="MDCT: 8 ms frames, 10 ms algorithmic delay")
     e.add_argument("--no-block-switching", action="store_true", help="MDCT: long blocks only")
     e.add_argument("--signal", choices=SIGNALS, default=None,
                    help="adaptive quantizer: shape the noise for speech or music "

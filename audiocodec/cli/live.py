@@ -38,8 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="MDCT hop / ADPCM packet in samples (default: 256 at 48 kHz, 8 ms algorithmic delay; "
-        "512 doubles the delay and codes 64 kbit/s much better, see README)",
+        help="MDCT hop / ADPCM packet in samples (default: 384/96 at 48 kHz, 10 ms algorithmic "
+        "delay; 256 is the 8 ms layout of 256/128, 512 codes 64 kbit/s better at 16 ms; see README)",
     )
     parser.add_argument("-B", "--blocksize", type=int, default=512,
                         help="frames per audio callback; match the JACK period (default: %(default)s)")

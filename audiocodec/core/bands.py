@@ -22,7 +22,7 @@ from ..errors import InputError
 MIN_BAND_HZ = 100.0
 REL_WIDTH = 0.16
 MAX_BAND_HZ = 1500.0
-# Short hops (bins wider than SHORT_HOP_BIN_HZ, i.e. the low-delay frames of 5 ms and less)
+# Short hops (bins wider than SHORT_HOP_BIN_HZ, i.e. the low-delay frames of 8 ms and less)
 # spend far more of their bits per second on side information: fewer, wider bands there,
 # about as many as CELT's 21 at 5 ms.
 SHORT_HOP_BIN_HZ = 60.0

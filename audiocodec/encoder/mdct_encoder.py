@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 MIN_BITRATE = 8_000
 MAX_BITRATE_PER_CHANNEL = 320_000
 #: The bit reservoir holds at most this much of the bitrate (seconds; 6 frames of the default
-#: mode, 24 of the 5.3 ms low-delay frames, which would otherwise lose what speech pauses save).
+#: mode, 16 of the 8 ms low-delay frames, which would otherwise lose what speech pauses save).
 RESERVOIR_S = 0.128
 
 
