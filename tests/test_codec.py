@@ -349,3 +349,27 @@ def test_payload_fit_is_bounded_and_finds_the_smallest_fitting_step() -> None:
             rate.make_sf(plan.offsets, t, nb, fixed, sf, False)
             rate.quantize_mag(plan.coefs, me._mag, dither, sf, edges, nb, law, me._qbuf)
             assert 8 * real(me._qbuf, sf, edges, nb, plan) > cap
+
+
+def test_voiced_loss_is_concealed_by_pitch_repetition() -> None:
+    """A lost frame of a steady harmonic tone comes back close to the tone (the old
+    random-sign concealment left it near 0 dB), and the period search finds the period."""
+    from audiocodec.core import conceal
+
+    sr = 48000
+    t = np.arange(sr) / sr
+    x = sum(0.2 / k * np.sin(2 * np.pi * 180 * k * t) for k in range(1, 6)).astype(np.float32)[:, None]
+    enc = Encoder(sr, 1, bitrate=64000, low_delay=True, serial=3)
+    pk = enc.encode(x) + enc.flush()
+    ref_dec, dec = Decoder(enc.header), Decoder(enc.header)
+    ref = np.concatenate([ref_dec.decode(p) for p in pk])
+    y = np.concatenate([dec.decode(None if i == 60 else p) for i, p in enumerate(pk)])
+    n = enc.frame_size
+    lo, hi = 59 * n, 62 * n  # the lost frame and the overlaps on both sides
+    err = y[lo:hi] - ref[lo:hi]
+    assert 10 * np.log10(np.sum(ref[lo:hi] ** 2) / np.sum(err**2)) > 12.0
+    hist = x[: 4000, 0][None, :].astype(np.float64)
+    period, r = conceal.pitch_period(hist, sr)
+    assert period in (266, 267) and r > 0.99  # 48000 / 180
+    ext = conceal.extrapolate(hist, 10, 400, period, 1.0, 1.0)
+    assert np.allclose(ext[0, 10 : 10 + period], hist[0, -period:])

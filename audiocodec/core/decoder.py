@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 
 from ..container import aqc
 from ..errors import FrameError
+from . import conceal as plc
 from . import entropy, quant
 from .layout import (
     INFO_COARSE_SF,
@@ -52,6 +53,8 @@ class MdctDecoder:
         self._index = 0
         self._rng = np.random.default_rng(h.serial)  # concealment signs
         self._serial = h.serial
+        self._hist = np.zeros((h.channels, plc.history_size(h.sample_rate, n)))
+        self._lost_run = 0  # consecutive concealed frames
         self._noise_state = np.zeros(1, dtype=np.uint64)
 
     def decode(self, info: int, body_bytes: bytes) -> NDArray[np.float64]:
@@ -82,6 +85,7 @@ class MdctDecoder:
                           self._ms, ms_on, c.nf_start, short, self._noise_state, coefs)
         self._last_coefs[:] = coefs
         self._last_info = info
+        self._lost_run = 0
         if self._observer is not None:
             self._observer(FrameStats(self._index, 0, info, short, edges, self._nbc, sf, self._q))
         self._index += 1
@@ -95,6 +99,8 @@ class MdctDecoder:
         out = self._ola[:, a : a + n].T.copy()
         self._ola[:, :n] = self._ola[:, n:]
         self._ola[:, n:] = 0.0
+        self._hist[:, :-n] = self._hist[:, n:]
+        self._hist[:, -n:] = out.T
         return out
 
     def set_index(self, index: int) -> None:
@@ -102,14 +108,26 @@ class MdctDecoder:
         self._index = int(index)
 
     def conceal(self) -> NDArray[np.float64]:
-        """One frame of concealment: the last spectrum, faded, with random signs."""
-        self._last_coefs *= aqc.CONCEAL_FADE
-        signs = np.where(self._rng.random(self._last_coefs.shape) < 0.5, -1.0, 1.0)
-        coefs = self._last_coefs * signs
+        """One frame of concealment: pitch repetition of the last output when it has a clear
+        period (:mod:`.conceal`), else the last spectrum, faded, with random signs."""
+        c = self.config
+        n = c.frame_size
         # a long frame; after a start or short frame its left slope must be short
         info = INFO_LEFT_SHORT if self._last_info & (INFO_SHORT | INFO_RIGHT_SHORT) else 0
-        if self._last_info & INFO_SHORT:
-            coefs = np.zeros_like(coefs)  # interleaved short spectra do not map onto a long frame
+        fade0 = plc.FADE ** self._lost_run
+        period, r = plc.pitch_period(self._hist, c.sample_rate) if fade0 > 0.05 else (0, 0.0)
+        if period and r >= plc.VOICED_R:
+            known = n // 2 - c.overlap // 2  # the window span's samples already output
+            seg = plc.extrapolate(self._hist, known, 2 * n, period, 1.0, plc.FADE)
+            coefs = c.analyze(seg, info) * fade0
+            self._last_coefs[:] = coefs
+        else:
+            self._last_coefs *= aqc.CONCEAL_FADE
+            signs = np.where(self._rng.random(self._last_coefs.shape) < 0.5, -1.0, 1.0)
+            coefs = self._last_coefs * signs
+            if self._last_info & INFO_SHORT:
+                coefs = np.zeros_like(coefs)  # interleaved short spectra do not map onto a long frame
         self._last_info = info
         self._index += 1
+        self._lost_run += 1
         return self._overlap_add(coefs, info)
