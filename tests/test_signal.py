@@ -117,3 +117,10 @@ def test_signal_hint_is_checked() -> None:
         Encoder(FS, 1, mode="adpcm", signal="speech")
     with pytest.raises(InputError, match="signal applies only"):
         Encoder(FS, 1, quantizer="uniform", signal="music")
+
+
+def test_warm_up_leaves_the_state_alone() -> None:
+    c = sig.SignalClassifier(FS)
+    before = (c._ring.copy(), c._state.copy())
+    c.warm_up()
+    assert np.array_equal(c._ring, before[0]) and np.array_equal(c._state, before[1])

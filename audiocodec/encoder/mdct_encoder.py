@@ -99,6 +99,8 @@ class MdctEncoder:
         """Call, once, the kernels the rate loop reaches only from Python on rare paths (the
         real-coder fallback, VBR), so their numba code is loaded (or compiled) now and never
         inside a live audio callback: loading one there took long enough for an xrun."""
+        if self._classifier is not None:
+            self._classifier.warm_up()
         c = self.config
         edges = c.edges_long
         nb = len(edges) - 1

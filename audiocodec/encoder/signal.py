@@ -60,6 +60,12 @@ class SignalClassifier:
         avg = self._state[4]
         return float(np.clip((avg - SPEECH_LO) / (SPEECH_HI - SPEECH_LO), 0.0, 1.0))
 
+    def warm_up(self) -> None:
+        """Load the compiled kernels now (on scratch state): never first inside an audio callback."""
+        ring, state = self._ring.copy(), self._state.copy()
+        _feed(np.zeros((1, self.decim * self.sub)), self.decim, self.sub, self.win, self.lag_lo,
+              self.lag_hi, self._alpha, ring, state)
+
     def update(self, samples: NDArray[np.float64]) -> float:
         """Feed (channels, n) new samples; returns :attr:`speech`."""
         _feed(np.ascontiguousarray(samples, dtype=np.float64), self.decim, self.sub, self.win,
