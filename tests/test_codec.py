@@ -371,5 +371,13 @@ def test_voiced_loss_is_concealed_by_pitch_repetition() -> None:
     hist = x[: 4000, 0][None, :].astype(np.float64)
     period, r = conceal.pitch_period(hist, sr)
     assert period in (266, 267) and r > 0.99  # 48000 / 180
+    rng = np.random.default_rng(4)
+    for trial in range(6):  # the compiled search against its numpy statement
+        h2 = np.stack([np.roll(hist[0], trial * 37), rng.normal(0, 0.01 * trial, hist.shape[1])])
+        h2[1] += hist[0]
+        k, rk = conceal.pitch_period(h2, sr)
+        k_ref, r_ref = conceal.pitch_period_reference(h2, sr)
+        assert k == k_ref and abs(rk - r_ref) < 1e-9
+    assert conceal.pitch_period(np.zeros((2, 3000)), sr) == (0, 0.0)
     ext = conceal.extrapolate(hist, 10, 400, period, 1.0, 1.0)
     assert np.allclose(ext[0, 10 : 10 + period], hist[0, -period:])

@@ -55,6 +55,7 @@ class MdctDecoder:
         self._serial = h.serial
         self._hist = np.zeros((h.channels, plc.history_size(h.sample_rate, n)))
         self._lost_run = 0  # consecutive concealed frames
+        plc.warm_up()
         self._noise_state = np.zeros(1, dtype=np.uint64)
 
     def decode(self, info: int, body_bytes: bytes) -> NDArray[np.float64]:
