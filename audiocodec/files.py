@@ -301,9 +301,9 @@ def decode_file(
     """
     if _same_file(src, dst):
         raise InputError(f"output {dst} is the input file")
-    total = decoded_length(src) if progress else 0
+    total, coded_rate = _decoded_shape(src) if progress else (0, 0)
     if progress and (start or duration is not None):
-        a, b = slice_samples(start, duration, _coded_rate(src))
+        a, b = slice_samples(start, duration, coded_rate)
         total = max(0, (total if b is None else min(total, b)) - a)
     cb = (lambda done: progress(done, total)) if progress else None
     return _decode_file(src, dst, force, subtype, output_format(dst), cb, rate, (start, duration))
@@ -311,31 +311,24 @@ def decode_file(
 
 def decoded_length(src: str | os.PathLike[str]) -> int:
     """Frames a decode of ``src`` should yield, from its header (0 when unknown or unreadable)."""
+    return _decoded_shape(src)[0]
+
+
+def _decoded_shape(src: str | os.PathLike[str]) -> tuple[int, int]:
+    """``(frames, sample rate)`` of what ``src`` decodes to before any resampling, from its
+    header; 0 for what is unknown or unreadable."""
     from .adpcm.wav import ImaWavReader, is_ima_wav
 
     try:
         if is_ima_wav(src):
             with ImaWavReader(src) as r:
-                return int(r.expected_frames)
+                return int(r.expected_frames), int(r.sample_rate)
         with open(src, "rb") as fh:
             header = bs.StreamHeader.unpack(fh.read(bs.MAX_HEADER_SIZE))
     except (CodecError, OSError):
-        return 0
-    return 0 if header.total_samples == bs.UNKNOWN_LENGTH else int(header.total_samples)
-
-
-def _coded_rate(src: str | os.PathLike[str]) -> int:
-    """The sample rate of what ``src`` decodes to before any resampling (0 if unreadable)."""
-    from .adpcm.wav import ImaWavReader, is_ima_wav
-
-    try:
-        if is_ima_wav(src):
-            with ImaWavReader(src) as r:
-                return int(r.sample_rate)
-        with open(src, "rb") as fh:
-            return bs.StreamHeader.unpack(fh.read(bs.MAX_HEADER_SIZE)).sample_rate
-    except (CodecError, OSError):
-        return 0
+        return 0, 0
+    known = header.total_samples != bs.UNKNOWN_LENGTH
+    return (int(header.total_samples) if known else 0), header.sample_rate
 
 
 def ima_wav_info(src: str | os.PathLike[str]) -> dict[str, Any]:
