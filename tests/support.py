@@ -14,10 +14,14 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from audiocodec.eval.metrics import snr_db
+
+if TYPE_CHECKING:
+    from audiocodec.oneshot import DecodeReport
 
 __all__ = [
     "ROOT", "SHARED_AUDIO", "XrunCounter", "checkout_env", "jack_server", "jack_unavailable",
@@ -183,3 +187,29 @@ def jack_server(name: str, period: int, rate: int = 48000, *, realtime: bool = T
         finally:
             shell.stdin.close()  # jack_stop
             shell.wait(30)
+
+
+#: Seconds any single hostile decode may take (they take milliseconds).
+DECODE_TIME_LIMIT = 5.0
+
+
+def safe_decode(data: bytes) -> tuple[np.ndarray | None, DecodeReport, float]:
+    """Decode hostile bytes: the pcm (None when a CodecError with a message was raised), the
+    report and the seconds taken; asserts the time limit and the output's dtype and shape."""
+    import audiocodec
+    from audiocodec.errors import CodecError
+    from audiocodec.oneshot import DecodeReport
+
+    rep = DecodeReport()
+    t0 = time.perf_counter()
+    try:
+        y, _ = audiocodec.decode(data, report=rep)
+    except CodecError as e:
+        assert str(e), "errors must say what was wrong"
+        y = None
+    dt = time.perf_counter() - t0
+    assert dt < DECODE_TIME_LIMIT, f"decode took {dt:.1f} s"
+    if y is not None:
+        assert y.dtype == np.float32 and y.ndim == 2 and y.shape[1] == rep.channels
+    return y, rep, dt
+

@@ -9,8 +9,9 @@ byte in the stream header loses nothing.
 from __future__ import annotations
 
 import struct
-import time
+import sys
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,9 @@ from audiocodec.container import pages, reader
 from audiocodec.errors import CodecError, FrameError, HeaderError
 from audiocodec.oneshot import DecodeReport
 from audiocodec.stream import Decoder, Encoder
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from support import safe_decode  # noqa: E402
 
 MODES: dict[str, dict[str, Any]] = {
     "mdct": {},
@@ -49,21 +53,6 @@ def pages_of(data: bytes) -> list[tuple[int, pages.Page]]:
 
 def data_pages(data: bytes) -> list[tuple[int, pages.Page]]:
     return [(o, p) for o, p in pages_of(data) if not p.is_header]
-
-
-def safe_decode(data: bytes) -> tuple[np.ndarray | None, DecodeReport, float]:
-    rep = DecodeReport()
-    t0 = time.perf_counter()
-    try:
-        y, _ = audiocodec.decode(data, report=rep)
-    except CodecError as e:
-        assert str(e)
-        y = None
-    dt = time.perf_counter() - t0
-    assert dt < 5.0, f"decode took {dt:.1f} s"
-    if y is not None:
-        assert y.dtype == np.float32 and y.ndim == 2 and y.shape[1] == rep.channels
-    return y, rep, dt
 
 
 def test_file_layout_header_pages_and_granules() -> None:
