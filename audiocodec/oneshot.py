@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from .container import aqc as bs
 from .container import pages, reader
+from .core import postfilter
 from .errors import CodecWarning, FrameError, InputError
 from .stream import MAX_GAP_CONCEAL, Decoder, Encoder
 
@@ -91,7 +92,11 @@ def iter_decode(data: bytes | memoryview | mmap.mmap, report: DecodeReport | Non
         n = header.frame_size
         # packet p's output covers p*N - delay .. (p+1)*N - delay, and the first packet
         # decoded after a reset is pre-roll: begin one packet before the one holding start
-        offset, first = reader.seek_page(header, data, offset, max(0, (start + dec.delay) // n - 1))
+        target = max(0, (start + dec.delay) // n - 1)
+        interval = bs.pitch_filter_interval(header)
+        if interval is not None:  # the post-filter's memory is clear only after a reset point
+            target = postfilter.seek_packet(target + 1, interval)
+        offset, first = reader.seek_page(header, data, offset, target)
         if first > 0:
             dec.start_at(first * n)
     pos = max(0, first * header.frame_size - dec.delay)  # output sample of the next piece

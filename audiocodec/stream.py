@@ -172,6 +172,9 @@ class Encoder:
         What the adaptive quantizer shapes its noise for: ``auto`` follows the encoder's running
         speech/music estimate (:mod:`audiocodec.encoder.signal`); the others fix it, as Opus's
         signal hint does.
+    postfilter : bool or None
+        The pitch pre/post-filter (:mod:`audiocodec.core.postfilter`): None turns it on in low
+        delay (MDCT, 1-2 channels); True or False force it (MDCT, 1-2 channels only).
     """
 
     def __init__(
@@ -180,7 +183,7 @@ class Encoder:
         block_switching: bool = True, frame_size: int | None = None, adpcm_method: str = "greedy",
         serial: int | None = None, total_samples: int | None = None, dither: bool = False,
         tuning: Any = None, observer: Observer | None = None, extension: aqc.Extension = (),
-        signal: str = "auto",
+        signal: str = "auto", postfilter: bool | None = None,
     ) -> None:
         self.sample_rate = sample_rate_of(sample_rate)  # 44100.5 or '48000' is an error
         self.channels = channels
@@ -203,6 +206,8 @@ class Encoder:
             raise InputError(f"adpcm_method must be 'greedy' or 'search', got {adpcm_method!r}")
         if signal != "auto" and (mode != "mdct" or quantizer != "adaptive"):
             raise InputError("signal applies only to the mdct mode's adaptive quantizer")
+        if postfilter is not None and (mode != "mdct" or self.channels > 2):
+            raise InputError("postfilter applies only to 1-2 channel mdct streams")
         if self.serial is None:
             self.serial = int.from_bytes(os.urandom(4), "little")
         try:
@@ -215,7 +220,8 @@ class Encoder:
             self.sample_rate, self.channels, bitrate=self.bitrate, quantizer=quantizer,
             low_delay=low_delay, quality=quality, block_switching=block_switching,
             frame_size=frame_size, adpcm_method=adpcm_method, serial=int(self.serial), dither=dither,
-            tuning=tuning, observer=observer, signal=signal)
+            tuning=tuning, observer=observer, signal=signal,
+            **({} if postfilter is None else {"postfilter": postfilter}))
         self._in_count = 0
         self._flushed = False
         self._pending = Fifo(self.channels, self._mode.capacity())

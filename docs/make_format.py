@@ -21,6 +21,7 @@ SECTIONS = (
     ("ADPCM packet body", "audiocodec.adpcm.packets"),
     ("Range-coded MDCT payload", "audiocodec.core.entropy"),
     ("Scale factors and quantization laws", "audiocodec.core.quant"),
+    ("Pitch post-filter", "audiocodec.core.postfilter"),
 )
 OUT = Path(__file__).resolve().parent / "FORMAT.md"
 

@@ -160,12 +160,18 @@ def test_entropy_roundtrip_seeded(coarse: bool) -> None:
         nf = np.array([3, 0], np.int32)
         ms = rng.integers(0, 2, 16).astype(np.uint8)
         buf = np.zeros(8192, np.uint8)
-        n = entropy.encode_payload(q, sf, g, nbc, nf, ms, True, coarse, edges, mag0, sf0, ms0, buf)
+        pf_t, pf_q = (int(rng.integers(0, 1 << 10)), int(rng.integers(0, 8))) if coarse else (0, -1)
+        n = entropy.encode_payload(q, sf, g, nbc, nf, ms, True, coarse, edges, mag0, sf0, ms0, buf,
+                                   10, pf_t, pf_q)
         outs = [np.zeros_like(a) for a in (q, sf, g, nbc, nf, ms)]
-        r = entropy.decode_payload(buf[:n].copy(), n, 2, 16, True, coarse, edges, mag0, sf0, ms0, *outs)
+        pf_out = np.zeros(2, np.int32)
+        r = entropy.decode_payload(buf[:n].copy(), n, 2, 16, True, coarse, edges, mag0, sf0, ms0, *outs,
+                                   10 if pf_q >= 0 else 0, pf_out)
         assert r == 0
         for a, b in zip((q, sf, g, nbc, nf), outs[:5], strict=True):
             np.testing.assert_array_equal(a, b)
+        if pf_q >= 0:  # the pitch post-filter's fields, when the frame has them
+            assert (pf_out[0], pf_out[1]) == (pf_t, pf_q)
 
 
 def test_random_and_truncated_bytes_raise_only_codec_errors() -> None:

@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--signal", choices=SIGNALS, default=None,
                    help="adaptive quantizer: shape the noise for speech or music "
                         "(default auto: the encoder's running speech/music estimate)")
+    e.add_argument("--postfilter", choices=("on", "off"), default=None,
+                   help="MDCT, 1-2 channels: the pitch pre/post-filter (default: on with --low-delay)")
     e.add_argument("--dither", action="store_true", help="TPDF dither (uniform quantizer only)")
     e.add_argument("--frame-size", type=int, default=None, help="MDCT hop / AQC ADPCM packet in samples")
     e.add_argument("--adpcm-encoder", choices=("search", "greedy"), default=None,

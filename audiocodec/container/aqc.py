@@ -63,7 +63,12 @@ records so that rewriting the header preserves them. Tags defined so far:
     0x05  text_tags        UTF-8 "KEY=value" strings, each prefixed with its
                            u16 length; KEY is 1+ ASCII bytes 0x20..0x7D other
                            than "=" (as Vorbis comments) (issue 15)
-    0x06 .. 0x7F           reserved, skippable; 0x80 .. 0xFF reserved, critical
+    0x06 .. 0x7F           reserved, skippable
+    0x80  pitch_filter     critical; u16 reset interval R, 2..65535: MDCT
+                           packets may carry pitch post-filter parameters
+                           (info bit 6), never those with index % R in
+                           {0, 1} (:mod:`audiocodec.core.postfilter`)
+    0x81 .. 0xFF           reserved, critical
 
 Codec packet (what :class:`audiocodec.Encoder` returns and
 :class:`audiocodec.Decoder` takes; 1 .. 65535 bytes)::
@@ -136,9 +141,11 @@ TAG_CHANNEL_MAP = 0x03
 TAG_SEEK_INDEX = 0x04
 TAG_TEXT_TAGS = 0x05
 TAG_CRITICAL = 0x80
+TAG_PITCH_FILTER = 0x80
 TAG_NAMES = {TAG_PADDING: "padding", TAG_SOURCE_RATE: "source_rate",
              TAG_SOURCE_FORMAT: "source_format", TAG_CHANNEL_MAP: "channel_map",
-             TAG_SEEK_INDEX: "seek_index", TAG_TEXT_TAGS: "text_tags"}
+             TAG_SEEK_INDEX: "seek_index", TAG_TEXT_TAGS: "text_tags",
+             TAG_PITCH_FILTER: "pitch_filter"}
 
 # frame-size field ranges (the one home of these rules; encoders check against them)
 MDCT_FRAME_MIN, MDCT_FRAME_MAX, MDCT_FRAME_MULTIPLE = 64, 2048, 8
@@ -187,8 +194,22 @@ def _check_record(tag: int, value: bytes, channels: int) -> None:
             raise HeaderError(f"seek_index record must be 8 bytes, got {n}")
     elif tag == TAG_TEXT_TAGS:
         _check_text_tags(value)
+    elif tag == TAG_PITCH_FILTER:
+        if n != 2 or struct.unpack("<H", value)[0] < 2:
+            raise HeaderError(f"pitch_filter record must be a u16 in 2..65535, got {value.hex()}")
     elif tag & TAG_CRITICAL:
         raise HeaderError(f"header extension tag 0x{tag:02x} is critical and unknown to this decoder")
+
+
+def pitch_filter_record(interval: int) -> tuple[int, bytes]:
+    """The ``pitch_filter`` record for a reset interval of ``interval`` packets."""
+    return TAG_PITCH_FILTER, struct.pack("<H", interval)
+
+
+def pitch_filter_interval(h: StreamHeader) -> int | None:
+    """The reset interval of a stream whose packets may carry post-filter parameters, or None."""
+    value = h.find(TAG_PITCH_FILTER)
+    return None if value is None else int(struct.unpack("<H", value)[0])
 
 
 def _check_text_tags(value: bytes) -> None:

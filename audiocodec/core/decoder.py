@@ -15,12 +15,13 @@ from ..container import aqc
 from ..errors import FrameError
 from . import conceal as plc
 from . import entropy, quant
+from . import postfilter as pf
 from .layout import (
     INFO_COARSE_SF,
     INFO_LEFT_SHORT,
     INFO_MS,
+    INFO_PITCH,
     INFO_POWER_LAW,
-    INFO_RESERVED,
     INFO_RIGHT_SHORT,
     INFO_SHORT,
     FrameStats,
@@ -57,6 +58,10 @@ class MdctDecoder:
         self._lost_run = 0  # consecutive concealed frames
         plc.warm_up()
         self._noise_state = np.zeros(1, dtype=np.uint64)
+        interval = aqc.pitch_filter_interval(h)
+        self._post = (pf.PostFilter(h.channels, h.sample_rate, n, h.overlap, interval)
+                      if interval is not None else None)
+        self._pf = np.zeros(2, dtype=np.int32)
 
     def decode(self, info: int, body_bytes: bytes) -> NDArray[np.float64]:
         """Decode one payload's range-coded body; ``info`` is its info byte."""
@@ -64,8 +69,14 @@ class MdctDecoder:
         short = bool(info & INFO_SHORT)
         if short and not c.block_switching:
             raise FrameError("short-block frame in a stream without block switching")
-        if info & INFO_RESERVED:
-            raise FrameError(f"reserved info bits set (0x{info:02x})")
+        post = self._post
+        pf_bits = 0
+        if info & INFO_PITCH:
+            if post is None:
+                raise FrameError("post-filter parameters in a stream without the pitch_filter record")
+            if pf.is_reset_block(self._index, post.interval):
+                raise FrameError(f"post-filter parameters in packet {self._index}, a reset point")
+            pf_bits = post.bits
         edges = c.edges(short)
         nb = len(edges) - 1
         body = np.frombuffer(body_bytes, dtype=np.uint8)
@@ -76,9 +87,14 @@ class MdctDecoder:
         mag0, sf0, ms0 = entropy.model_tables()
         r = entropy.decode_payload(body, body.shape[0], self.channels, nb, ms_on,
                                    bool(info & INFO_COARSE_SF), edges, mag0, sf0, ms0, self._q, sf,
-                                   self._g, self._nbc, self._nf, self._ms)
+                                   self._g, self._nbc, self._nf, self._ms, pf_bits, self._pf)
         if r != 0:
             raise FrameError("frame payload does not decode (damaged)")
+        params = (0, 0.0)
+        if post is not None:
+            if pf_bits and post.t_min + self._pf[0] > post.t_max:
+                raise FrameError(f"post-filter period {post.t_min + self._pf[0]} above {post.t_max}")
+            params = post.params(int(self._pf[0]), int(self._pf[1]) if pf_bits else -1)
         law = quant.LAW_POWER if info & INFO_POWER_LAW else quant.LAW_UNIFORM
         coefs = self._coefs
         self._noise_state[0] = quant.frame_noise_seed(self._serial, self._index)
@@ -90,7 +106,8 @@ class MdctDecoder:
         if self._observer is not None:
             self._observer(FrameStats(self._index, 0, info, short, edges, self._nbc, sf, self._q))
         self._index += 1
-        return self._overlap_add(coefs, info)
+        out = self._overlap_add(coefs, info)
+        return post.apply(out, *params) if post is not None else out
 
     def _overlap_add(self, coefs: NDArray[np.float64], info: int) -> NDArray[np.float64]:
         c = self.config
@@ -131,4 +148,5 @@ class MdctDecoder:
         self._last_info = info
         self._index += 1
         self._lost_run += 1
-        return self._overlap_add(coefs, info)
+        out = self._overlap_add(coefs, info)
+        return self._post.apply(out, *self._post.last) if self._post is not None else out

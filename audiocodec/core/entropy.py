@@ -9,6 +9,8 @@ every frame*, so each frame decodes on its own.
 Payload layout of one MDCT frame after its info byte (all inside one
 range-coded stream; the container frames it, see :mod:`audiocodec.container.aqc`)::
 
+    if info bit 6:       T - T_min  P bits raw   pitch post-filter period, P = period_bits
+                         q      3 bits raw   its gain index (:mod:`.postfilter`)
     for each channel c:  g[c]   8 bits raw   global step index
                          nbc[c] W bits raw   number of coded bands (rest are zero),
                                              W = bits to hold 0..nb (nb bands in the frame)
@@ -339,20 +341,24 @@ def encode_payload(
     q: NDArray[np.int32], sf: NDArray[np.int32], g: NDArray[np.int32], nbc: NDArray[np.int32],
     nf: NDArray[np.int32], ms: NDArray[np.uint8], stereo_ms: bool, coarse: bool,
     edges: NDArray[np.int32], mag0: NDArray[np.int32], sf0: NDArray[np.int32],
-    ms0: NDArray[np.int32], buf: NDArray[np.uint8],
+    ms0: NDArray[np.int32], buf: NDArray[np.uint8], pf_bits: int, pf_t: int, pf_q: int,
 ) -> int:
     """Range-code one frame. Returns bytes written to ``buf`` or ERR_OVERRUN.
 
     Mirrored pair of :func:`decode_payload`: the two walk the same fields in the same order.
 
     q: (C, N) int32 quantized coefficients; sf: (C, nb) int32 step indices;
-    g, nbc, nf: (C,) int32; ms: (nb,) uint8 band flags; edges: (nb+1,) int32.
+    g, nbc, nf: (C,) int32; ms: (nb,) uint8 band flags; edges: (nb+1,) int32;
+    pf_t, pf_q: the pitch post-filter's fields, coded when ``pf_q >= 0`` (info bit 6).
     """
     st = np.zeros(8, dtype=np.int64)
     enc_init(st)
     mag, mtot, sfm, stot, msm, mstot = _fresh_models(mag0, sf0, ms0)
     nch = q.shape[0]
     wnbc = nbc_bits(edges.shape[0] - 1)
+    if pf_q >= 0:
+        enc_bits(st, buf, pf_t, pf_bits)
+        enc_bits(st, buf, pf_q, 3)
     for c in range(nch):
         enc_bits(st, buf, g[c], 8)
         enc_bits(st, buf, nbc[c], wnbc)
@@ -394,9 +400,10 @@ def decode_payload(
     buf: NDArray[np.uint8], n: int, nch: int, nb: int, stereo_ms: bool, coarse: bool,
     edges: NDArray[np.int32], mag0: NDArray[np.int32], sf0: NDArray[np.int32], ms0: NDArray[np.int32],
     q: NDArray[np.int32], sf: NDArray[np.int32], g: NDArray[np.int32], nbc: NDArray[np.int32],
-    nf: NDArray[np.int32], ms: NDArray[np.uint8],
+    nf: NDArray[np.int32], ms: NDArray[np.uint8], pf_bits: int, pf: NDArray[np.int32],
 ) -> int:
-    """Inverse of :func:`encode_payload` (its mirrored pair) into preallocated outputs.
+    """Inverse of :func:`encode_payload` (its mirrored pair) into preallocated outputs
+    (``pf_bits`` 0: no post-filter fields; else ``pf`` receives ``T - T_min`` and the gain index).
 
     Returns 0, or a negative error code when a value is out of range or the
     coder read far past the end of the payload. Every loop is bounded by the
@@ -408,6 +415,9 @@ def decode_payload(
     q[:, :] = 0
     ms[:] = 0
     wnbc = nbc_bits(nb)
+    if pf_bits > 0:
+        pf[0] = dec_bits(st, buf, n, pf_bits)
+        pf[1] = dec_bits(st, buf, n, 3)
     for c in range(nch):
         g[c] = dec_bits(st, buf, n, 8)
         nbc[c] = dec_bits(st, buf, n, wnbc)

@@ -5,8 +5,9 @@ MDCT frame payload (after the container of :mod:`audiocodec.container.aqc`)::
     byte 0   info: bit 0 left slope short, bit 1 right slope short,
              bit 2 short blocks (S = 8 interleaved), bit 3 power-law quantizer,
              bit 4 per-band M/S flags present, bit 5 coarse scale factors
-             (band-to-band steps coded in 3 dB units), bit 6 reserved (0),
-             bit 7 last frame
+             (band-to-band steps coded in 3 dB units), bit 6 pitch post-filter
+             parameters present (only in a stream with the ``pitch_filter`` header
+             record, :mod:`.postfilter`), bit 7 last frame
     [8 bytes total_samples u64 LE, only in the last frame]
     rest     range-coded data, layout in :mod:`audiocodec.core.entropy`
 
@@ -44,7 +45,7 @@ INFO_SHORT = 0x04
 INFO_POWER_LAW = 0x08
 INFO_MS = 0x10
 INFO_COARSE_SF = 0x20
-INFO_RESERVED = 0x40
+INFO_PITCH = 0x40
 
 
 def default_frame_size(sample_rate: int, low_delay: bool) -> tuple[int, int]:

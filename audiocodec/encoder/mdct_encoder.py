@@ -16,10 +16,12 @@ from numpy.typing import NDArray
 
 from ..container import aqc, pages
 from ..core import entropy, quant
+from ..core import postfilter as pf
 from ..core.layout import (
     INFO_COARSE_SF,
     INFO_LEFT_SHORT,
     INFO_MS,
+    INFO_PITCH,
     INFO_POWER_LAW,
     INFO_RIGHT_SHORT,
     INFO_SHORT,
@@ -29,6 +31,7 @@ from ..core.layout import (
 )
 from ..errors import FrameError, InputError
 from . import SIGNALS, rate
+from .pitch import MIN_FRAME_BITS, PitchPrefilter
 from .quantizers import AdaptiveTuning, Plan, Quantizer, make_quantizer
 from .signal import SignalClassifier
 from .transient import frame_has_attack
@@ -57,7 +60,8 @@ class MdctEncoder:
         self, sample_rate: int, channels: int, *, bitrate: int, quantizer: str, low_delay: bool,
         quality: float | None, block_switching: bool, frame_size: int | None, serial: int,
         dither: bool, tuning: AdaptiveTuning | None,
-        observer: Callable[[FrameStats], None] | None, signal: str = "auto", **_unused: Any,
+        observer: Callable[[FrameStats], None] | None, signal: str = "auto",
+        postfilter: bool | None = None, **_unused: Any,
     ) -> None:
         max_br = MAX_BITRATE_PER_CHANNEL * channels
         if quality is None and not MIN_BITRATE <= bitrate <= max_br:
@@ -93,6 +97,14 @@ class MdctEncoder:
         self._mag = np.zeros((channels, n))
         self._no_dither = np.zeros((channels, n))
         self._dither_rng = np.random.default_rng(serial)
+        # the pitch pre-filter (and the decoder's post-filter): by default in low delay, whose
+        # 62.5 Hz bins cannot resolve a voice's harmonics (module docstring of encoder.pitch)
+        use_pf = (low_delay and equiv * n / sample_rate >= MIN_FRAME_BITS if postfilter is None
+                  else bool(postfilter))
+        self._pitch = (PitchPrefilter(channels, sample_rate, n, ovl, pf.reset_interval(sample_rate, n))
+                       if use_pf else None)
+        self._pf_bits = pf.period_bits(sample_rate, n, ovl)
+        self._pf_fields = (0, -1)  # this frame's (T - T_min, gain index)
         self._load_kernels()
 
     def _load_kernels(self) -> None:
@@ -121,9 +133,10 @@ class MdctEncoder:
     def header(self, total: int, serial: int) -> aqc.StreamHeader:
         c = self.config
         br = 0 if self.quality is not None else int(self.bitrate)
+        ext = (aqc.pitch_filter_record(self._pitch.interval),) if self._pitch is not None else ()
         return aqc.StreamHeader(aqc.MODE_MDCT, c.channels, c.sample_rate, c.frame_size, c.overlap,
                                 c.delay, br, total, serial, 1,
-                                aqc.FLAG_BLOCK_SWITCHING if c.block_switching else 0)
+                                aqc.FLAG_BLOCK_SWITCHING if c.block_switching else 0, ext)
 
     def _need(self) -> int:
         c = self.config
@@ -170,6 +183,10 @@ class MdctEncoder:
         c = self.config
         n = c.frame_size
         t = self._frame_index
+        pitch = self._pitch
+        if pitch is not None:  # the window's samples, through the comb (block t + 1's first F)
+            pitch.process(pending.view(), t, min(len(pending), 2 * n - (n - c.overlap) // 2))
+            self._pf_fields = pitch.coded(t)
         seg = pending.view()[: 2 * n].T  # (C, 2N)
         if seg.shape[1] < 2 * n:
             # low-overlap windows are zero past 3N/2 + L/2: those samples need not have arrived
@@ -186,7 +203,9 @@ class MdctEncoder:
                 info |= INFO_RIGHT_SHORT
         self._prev_right_short = short or next_short
         if self._classifier is not None:  # the hop of new samples that every frame has
-            self._q.speech = self._classifier.update(seg[:, n // 2 : n // 2 + n])
+            a = t * n + n // 2
+            hop = seg[:, n // 2 : n // 2 + n] if pitch is None else pitch.raw(a, a + n)
+            self._q.speech = self._classifier.update(hop)
         coefs = c.analyze(np.ascontiguousarray(seg), info)
         payload = self._code_frame(coefs, info, last, in_count)
         self._frame_index += 1
@@ -208,6 +227,8 @@ class MdctEncoder:
         nb = len(edges) - 1
         plan = self._q.plan(coefs, short)
         info |= plan.info | (INFO_COARSE_SF if self.coarse_sf else 0)
+        if self._pf_fields[1] >= 0:
+            info |= INFO_PITCH
         coefs = plan.coefs
         offsets = plan.offsets
         fixed = plan.fixed if plan.fixed is not None else np.full(offsets.shape, -1, np.int32)
@@ -238,6 +259,7 @@ class MdctEncoder:
         per_frame = self._frame_budget()
         max_res = max(6.0 * per_frame, RESERVOIR_S * self.bitrate)
         budget = per_frame + plan.demand * rs.reservoir
+        budget -= self._pf_bits + pf.GAIN_BITS if self._pf_fields[1] >= 0 else 0
         budget = max(8.0, budget - 8 * head_bytes)  # payload bits
         # galloping search on g with the estimator, corrected by the tracked ratio
         target = budget / max(0.5, rs.ratio)
@@ -330,6 +352,7 @@ class MdctEncoder:
         r = entropy.encode_payload(
             q, np.ascontiguousarray(sf), g, self._nbc, nf, plan.ms_flags,
             bool(plan.info & INFO_MS), self.coarse_sf, edges, mag0, sf0, ms0, self._buf,
+            self._pf_bits, *self._pf_fields,
         )
         if r < 0:
             raise FrameError("frame payload exceeds the format's maximum frame size")

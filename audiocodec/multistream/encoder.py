@@ -57,6 +57,8 @@ class MultistreamEncoder:
         self._widths = [len(lay.stream_channels(s)) for s in range(lay.streams)]
         self._is_lfe = [lay.lfe and s == lay.streams - 1 for s in range(lay.streams)]
         self._coders = []
+        # the pitch post-filter would need each sub-stream's header to carry its record
+        options["postfilter"] = False
         for s, k in enumerate(self._widths):
             rate = MIN_BITRATE if self._is_lfe[s] else max(MIN_BITRATE, round((bitrate - lfe) * k / full))
             self._coders.append(MdctEncoder(sample_rate, k, bitrate=rate, quality=quality,
