@@ -64,10 +64,11 @@ records so that rewriting the header preserves them. Tags defined so far:
                            u16 length; KEY is 1+ ASCII bytes 0x20..0x7D other
                            than "=" (as Vorbis comments) (issue 15)
     0x06 .. 0x7F           reserved, skippable
-    0x80  pitch_filter     critical; u16 reset interval R, 2..65535: MDCT
-                           packets may carry pitch post-filter parameters
-                           (info bit 6), never those with index % R in
-                           {0, 1} (:mod:`audiocodec.core.postfilter`)
+    0x80  pitch_filter     critical; u16 reset interval R, 2..65535; only in
+                           1-2 channel MDCT streams: packets may carry pitch
+                           post-filter parameters (info bit 6); an encoder
+                           writes none in packets with index % R in {0, 1}
+                           (:mod:`audiocodec.core.postfilter`)
     0x81 .. 0xFF           reserved, critical
 
 Codec packet (what :class:`audiocodec.Encoder` returns and
@@ -94,7 +95,11 @@ Reset points (where decoding may start, used by seeking): the first packet of
 any data page flagged RESET (:mod:`.pages`); a decoder started there
 (``Decoder.start_at(granule of the page before)``) is exact from the packet's
 second hop on for MDCT (one packet of pre-roll rebuilds the overlap) and from
-its first sample for ADPCM, whose packets carry their predictor state.
+its first sample for ADPCM, whose packets carry their predictor state. In a
+stream with the ``pitch_filter`` record the post-filter's memory must clear too:
+a decoder started at packet ``mR - 1`` (or before) is exact from packet ``mR + 2``
+on, so a seek starts at the RESET page at or before packet ``mR - 1`` for the
+largest ``m`` with ``mR + 2`` at or before the packet wanted.
 
 Versioning. A decoder reads the version byte first: version 2 is this
 layout; version 1 (the 40-byte header followed by 7-byte-framed packets,
@@ -337,8 +342,10 @@ class StreamHeader:
         (_, _, mode, ch, win, flags, rate, n, ovl, delay, br, total, serial, _) = fields
         h = cls(mode, ch, rate, n, ovl, delay, br, total, serial, win, flags)
         h.validate()  # before the extension: its records' ranges depend on the channel count
-        return cls(mode, ch, rate, n, ovl, delay, br, total, serial, win, flags,
+        full = cls(mode, ch, rate, n, ovl, delay, br, total, serial, win, flags,
                    parse_extension(body[FIXED_SIZE:], ch))
+        full.validate()
+        return full
 
     @property
     def size(self) -> int:
@@ -350,6 +357,8 @@ class StreamHeader:
         return next((v for t, v in self.extension if t == tag), None)
 
     def validate(self) -> None:
+        if self.find(TAG_PITCH_FILTER) is not None and (self.mode != MODE_MDCT or self.channels > 2):
+            raise HeaderError("pitch_filter record in a stream other than 1-2 channel MDCT")
         if self.flags & ~FLAG_BLOCK_SWITCHING:
             raise HeaderError(f"header flags {self.flags:#04x} use bits version 2 does not define")
         if self.mode not in MODE_NAMES:

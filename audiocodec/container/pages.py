@@ -56,7 +56,8 @@ Seeking. Every page records its granule, so the pages are their own index (as
 Ogg's are): to output samples from ``T`` on, a reader finds by bisection over
 byte offsets the last RESET data page whose first packet (``granule / N - K``)
 is at or before packet ``floor((T + delay) / N) - 1``, decodes from there
-(the first packet after a reset is pre-roll: it lacks its overlap half) and
+(the first packet after a reset is pre-roll: it lacks its overlap half; with
+the ``pitch_filter`` record, at or before the reset point that aqc.py names) and
 drops the output before ``T`` (:func:`audiocodec.container.reader.seek_page`).
 The decoder is told that packet's index: the noise fill seeds every packet
 from it (:mod:`audiocodec.core.quant`), so the slice equals the same samples of

@@ -57,6 +57,7 @@ class MdctDecoder:
         self._hist = np.zeros((h.channels, plc.history_size(h.sample_rate, n)))
         self._lost_run = 0  # consecutive concealed frames
         plc.warm_up()
+        pf.shift_left(self._hist, self._hist.shape[1])  # load the kernel now (a no-op shift)
         self._noise_state = np.zeros(1, dtype=np.uint64)
         interval = aqc.pitch_filter_interval(h)
         self._post = (pf.PostFilter(h.channels, h.sample_rate, n, h.overlap, interval)
@@ -74,8 +75,6 @@ class MdctDecoder:
         if info & INFO_PITCH:
             if post is None:
                 raise FrameError("post-filter parameters in a stream without the pitch_filter record")
-            if pf.is_reset_block(self._index, post.interval):
-                raise FrameError(f"post-filter parameters in packet {self._index}, a reset point")
             pf_bits = post.bits
         edges = c.edges(short)
         nb = len(edges) - 1
@@ -117,7 +116,7 @@ class MdctDecoder:
         out = self._ola[:, a : a + n].T.copy()
         self._ola[:, :n] = self._ola[:, n:]
         self._ola[:, n:] = 0.0
-        self._hist[:, :-n] = self._hist[:, n:]
+        pf.shift_left(self._hist, n)  # no temporary (this runs in live callbacks)
         self._hist[:, -n:] = out.T
         return out
 

@@ -4,7 +4,7 @@ Why. A short MDCT frame (8 ms: 62.5 Hz bins) cannot resolve the harmonics of a v
 rates the noise between them is what one hears. As in CELT, the encoder takes the periodic part
 out before the transform with the FIR comb (:mod:`audiocodec.encoder.pitch`)::
 
-    pre(x)[i]  = x[i] - g * sum_k h[k] x[i - T + k]        k = -2..2
+    pre(x)[i]  = x[i] - g * sum_k h[k] x[i - T + k]        k = -K..K
 
 and the decoder puts it back with its inverse, the IIR comb::
 
@@ -20,10 +20,10 @@ index ``q`` (at most 0.75, so the IIR comb is stable), and ``T`` is an integer p
 
 Normative (a decoder of a stream with the ``pitch_filter`` record must do exactly this).
 
-* Block ``b`` is the ``N`` output samples the decoder emits after packet ``b`` (decoded or
-  concealed). Packet ``b`` carries block ``b``'s parameters when its info bit 6 is set
-  (:mod:`.layout`); else block ``b`` has none (``g = 0``). A concealed block keeps the last
-  block's parameters.
+* Block ``b`` is the ``N`` samples the MDCT decoder emits after packet ``b`` (decoded or
+  concealed), before the header's ``delay`` is dropped. Packet ``b`` carries block ``b``'s
+  parameters when its info bit 6 is set (:mod:`.layout`); else block ``b`` has none
+  (``g = 0``). A concealed block keeps the last block's parameters.
 * Within a block, the previous block's parameters hold for the first ``S = switch_offset(N, L)``
   samples (those the previous packet's window already needed: ``L`` in a low-overlap layout,
   so an encoder picks a block's parameters when it has the whole block); over the ``F =
@@ -31,12 +31,14 @@ Normative (a decoder of a stream with the ``pitch_filter`` record must do exactl
   ``w[j] * comb(T_b, g_b) + (1 - w[j]) * comb(T_{b-1}, g_{b-1})``,
   ``w[j] = sin(pi/2 * (j + 0.5) / F)**2``; after that it is the block's own. Every channel uses
   the same parameters. The filter's memory starts at zero.
-* Reset points. Packets ``b`` with ``b % R`` in ``{0, 1}`` (``R``, the reset interval, is the
-  ``pitch_filter`` header record's value, :mod:`audiocodec.container.aqc`) carry no
-  parameters; a decoder refuses a packet that does. Two blocks without the filter are more
-  than ``T_max + 2`` samples (``period_range``), so a decoder started at packet ``mR - 1`` gives
-  the same samples as one started earlier from block ``mR + 2`` on: seeking stays sample-exact
-  (:func:`seek_packet`).
+* Reset points. An encoder writes no parameters in packets ``b`` with ``b % R`` in ``{0, 1}``
+  (``R``, the reset interval, is the ``pitch_filter`` header record's value,
+  :mod:`audiocodec.container.aqc`). Two blocks without the filter are more than ``T_max + K``
+  samples (``period_range``), so a decoder started at packet ``mR - 1`` gives the same samples
+  as one started earlier from block ``mR + 2`` on: seeking stays sample-exact
+  (:func:`seek_packet`). A decoder does not refuse parameters at a reset point (its packet count
+  can lag the stream's: a receiver that joined late, a gap longer than the concealment bound);
+  in a stream that breaks the rule only the slices are not exact.
 
 The kernels have plain-Python statements (``*_reference``) that the tests hold them to.
 """
@@ -75,8 +77,8 @@ def switch_offset(frame_size: int, overlap: int) -> int:
 
 
 def period_range(sample_rate: int, frame_size: int, overlap: int) -> tuple[int, int]:
-    """``(T_min, T_max)`` in samples: 1 ms .. 15 ms, and ``T_max + 2 < 2N - F`` so that two
-    blocks without the filter clear its memory (the reset points above)."""
+    """``(T_min, T_max)`` in samples: 1 ms .. 15 ms, and ``T_max + K < 2N - F`` (``2K + 1``
+    taps) so that two blocks without the filter clear its memory (the reset points above)."""
     lo = max(4, int(round(sample_rate / F0_MAX)))
     hi = min(int(sample_rate / F0_MIN),
              2 * frame_size - fade_length(frame_size, overlap) - len(comb_taps(sample_rate)) // 2 - 1)
@@ -118,6 +120,16 @@ def seek_packet(packet: int, interval: int) -> int:
 
 
 @njit(cache=True)
+def shift_left(buf: NDArray[np.float64], k: int) -> None:
+    """``buf[:, :-k] = buf[:, k:]`` in place, without numpy's temporary for overlapping copies
+    (a history buffer's per-frame shift in a live callback)."""
+    n = buf.shape[1] - k
+    for c in range(buf.shape[0]):
+        for i in range(n):
+            buf[c, i] = buf[c, i + k]
+
+
+@njit(cache=True)
 def comb(buf: NDArray[np.float64], i0: int, n: int, j0: int, t0: int, g0: float, t1: int,
          g1: float, fade: NDArray[np.float64], taps: NDArray[np.float64], sign: float,
          out: NDArray[np.float64], o0: int) -> None:
@@ -125,7 +137,8 @@ def comb(buf: NDArray[np.float64], i0: int, n: int, j0: int, t0: int, g0: float,
     ``buf`` (previous parameters ``t0, g0``, the block's ``t1, g1``; sample ``i0`` is at
     position ``j0`` of its block). ``sign = -1``, ``out`` apart from ``buf``: the FIR pre-filter;
     ``sign = +1``, ``out is buf`` and ``o0 == i0``: the IIR post-filter, in place.
-    ``buf`` holds at least ``max(t0, t1) + 2`` samples before ``i0``; ``fade`` is
+    ``buf`` holds at least ``max(t0, t1) + K`` samples before ``i0`` (``2K + 1`` taps; there
+    is no bounds check); ``fade`` is
     :func:`fade_window`."""
     nt = taps.shape[0]
     half = nt // 2
@@ -181,6 +194,7 @@ class PostFilter:
         self._hist = self.t_max + len(self._taps) // 2 + 1
         self._buf = np.zeros((channels, self._hist + frame_size))
         self._t, self._g = self.t_min, 0.0
+        shift_left(self._buf, frame_size)
         comb(self._buf, self._hist, 1, 0, self.t_min, 0.0, self.t_min, 0.0, self._fade, self._taps,
              1.0, self._buf, self._hist)  # load the kernel now, not in a live callback
 
@@ -192,7 +206,7 @@ class PostFilter:
         """Filter one output block (N, C) in place with its parameters ``(t, g)``."""
         h, n = self._hist, block.shape[0]
         buf = self._buf
-        buf[:, :h] = buf[:, n:]
+        shift_left(buf, n)
         buf[:, h:] = block.T
         if g != 0.0 or self._g != 0.0:
             comb(buf, h, n, 0, self._t, self._g, t, g, self._fade, self._taps, 1.0, buf, h)

@@ -184,7 +184,7 @@ class MdctEncoder:
         n = c.frame_size
         t = self._frame_index
         pitch = self._pitch
-        if pitch is not None:  # the window's samples, through the comb (block t + 1's first F)
+        if pitch is not None:  # the window's samples, through the comb (block t + 1's first L)
             pitch.process(pending.view(), t, min(len(pending), 2 * n - (n - c.overlap) // 2))
             self._pf_fields = pitch.coded(t)
         seg = pending.view()[: 2 * n].T  # (C, 2N)

@@ -50,8 +50,8 @@ def _ncorr(x: NDArray[np.float64], a: int, b: int, lag: int, e0: float) -> float
 def search(x: NDArray[np.float64], w: int, tmin: int, tmax: int, dec: int, sub_r: float,
            taps: NDArray[np.float64], scratch: NDArray[np.float64]) -> tuple[int, float]:
     """``(period, least-squares comb gain)`` of the last ``w`` samples of ``x`` (needs
-    ``w + tmax + 2`` samples); ``(0, 0.0)`` for silence. No allocation (``scratch`` holds the
-    decimated signal, ``len(x) // dec`` values)."""
+    ``w + tmax + K`` samples, ``2K + 1`` taps); ``(0, 0.0)`` for silence. No allocation
+    (``scratch`` holds the decimated signal, ``len(x) // dec`` values)."""
     h = x.shape[0]
     m = h // dec
     for i in range(m):
@@ -161,7 +161,7 @@ class PitchPrefilter:
             return
         k = end - a
         raw = self._raw
-        raw[:, :-k] = raw[:, k:]
+        pf.shift_left(raw, k)
         raw[:, -k:] = view[a:end].T
         self._done = base + end
         hr = raw.shape[1]
@@ -188,8 +188,8 @@ class PitchPrefilter:
         if pf.is_reset_block(block, self.interval):
             return
         np.mean(self._raw, axis=0, out=self._mono)
-        t, g_ls = search(self._mono, int(ANALYSIS_SPAN * self.n), self.t_min, self.t_max, self._dec, SUBHARMONIC_R,
-                         self._taps, self._scratch)
+        t, g_ls = search(self._mono, int(ANALYSIS_SPAN * self.n), self.t_min, self.t_max,
+                         self._dec, SUBHARMONIC_R, self._taps, self._scratch)
         q = quantize_gain(g_ls) if t else -1
         if q >= 0:
             self._coded[block] = (t - self.t_min, q)
