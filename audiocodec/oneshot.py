@@ -32,6 +32,7 @@ class DecodeReport:
     frames: int = 0
     concealed: int = 0
     rejected: int = 0
+    recovered: int = 0  # lost packets decoded from the next packet's redundant copy (FEC)
     skipped_bytes: int = 0
     lost_pages: int = 0
     header_from_copy: bool = False
@@ -113,6 +114,7 @@ def iter_decode(data: bytes | memoryview | mmap.mmap, report: DecodeReport | Non
         rep.frames = dec.frames_decoded
         rep.concealed = dec.frames_concealed
         rep.rejected = dec.frames_rejected
+        rep.recovered = dec.frames_recovered
         rep.skipped_bytes = stats.skipped_bytes
         rep.lost_pages = stats.lost_pages
         rep.header_from_copy = stats.header_from_copy
@@ -132,16 +134,30 @@ def _decode_packets(dec: Decoder, header: bs.StreamHeader, data: bytes | memoryv
                     ) -> Iterator[NDArray[np.float32]]:
     """Every piece the decoder gives from the page at ``offset`` on, lost tail concealed."""
     pos = max(0, first * header.frame_size - dec.delay)
+    lost = 0  # packets lost just before this one: concealed once the next one is known (FEC)
     for packet in reader.read_packets(header, data, offset, stats, first):
+        if packet is None:
+            lost += 1
+            continue
+        for i in range(lost):  # the last may come back from this packet's redundant copy
+            y = dec.decode(None, next_packet=packet if i == lost - 1 else None)
+            pos += y.shape[0]
+            yield y
+        lost = 0
         try:
             y = dec.decode(packet)
         except FrameError as e:
             stats.note(str(e))
-            y = dec.decode(None)  # keep the timeline
+            lost = 1  # keep the timeline: concealed (or recovered) with the next packet
+            continue
         pos += y.shape[0]
         yield y
         if dec.ended:
             return
+    for _ in range(lost):
+        y = dec.decode(None)
+        pos += y.shape[0]
+        yield y
     rep.truncated = True
     yield from _conceal_tail(dec, header, rep, pos)
 

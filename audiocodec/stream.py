@@ -175,6 +175,10 @@ class Encoder:
     postfilter : bool or None
         The pitch pre/post-filter (:mod:`audiocodec.core.postfilter`): None turns it on in low
         delay (MDCT, 1-2 channels); True or False force it (MDCT, 1-2 channels only).
+    fec : bool
+        In-band FEC (MDCT, 1-2 channels, a bitrate): every packet also carries a coarse copy
+        of the previous frame, a quarter of its bits, which a decoder uses when that frame's
+        packet is lost (``Decoder.decode(None, next_packet=...)``).
     """
 
     def __init__(
@@ -183,7 +187,7 @@ class Encoder:
         block_switching: bool = True, frame_size: int | None = None, adpcm_method: str = "greedy",
         serial: int | None = None, total_samples: int | None = None, dither: bool = False,
         tuning: Any = None, observer: Observer | None = None, extension: aqc.Extension = (),
-        signal: str = "auto", postfilter: bool | None = None,
+        signal: str = "auto", postfilter: bool | None = None, fec: bool = False,
     ) -> None:
         self.sample_rate = sample_rate_of(sample_rate)  # 44100.5 or '48000' is an error
         self.channels = channels
@@ -208,6 +212,8 @@ class Encoder:
             raise InputError("signal applies only to the mdct mode's adaptive quantizer")
         if postfilter is not None and (mode != "mdct" or self.channels > 2):
             raise InputError("postfilter applies only to 1-2 channel mdct streams")
+        if fec and (mode != "mdct" or self.channels > 2 or quality is not None):
+            raise InputError("fec applies only to 1-2 channel mdct streams at a bitrate (not --quality)")
         if self.serial is None:
             self.serial = int.from_bytes(os.urandom(4), "little")
         try:
@@ -221,7 +227,8 @@ class Encoder:
             low_delay=low_delay, quality=quality, block_switching=block_switching,
             frame_size=frame_size, adpcm_method=adpcm_method, serial=int(self.serial), dither=dither,
             tuning=tuning, observer=observer, signal=signal,
-            **({} if postfilter is None else {"postfilter": postfilter}))
+            **({} if postfilter is None else {"postfilter": postfilter}),
+            **({"fec": True} if fec else {}))
         self._in_count = 0
         self._flushed = False
         self._pending = Fifo(self.channels, self._mode.capacity())
@@ -310,6 +317,7 @@ class Decoder:
         self.frames_decoded = 0
         self.frames_concealed = 0
         self.frames_rejected = 0
+        self.frames_recovered = 0  # lost packets decoded from the next one's redundant copy
         self.last_error: str | None = None
         self.ended = False
         self._emitted = 0  # samples produced (after dropping the delay)
@@ -342,14 +350,21 @@ class Decoder:
         if set_index is not None:  # MDCT: the noise fill's per-packet seed
             set_index(g // self.frame_size)
 
-    def decode(self, packet: bytes | memoryview | None) -> NDArray[np.float32]:
+    def decode(self, packet: bytes | memoryview | None, *,
+               next_packet: bytes | memoryview | None = None) -> NDArray[np.float32]:
         """Decode one codec packet (None = lost: conceal it).
 
-        Raises :class:`FrameError` on a packet that does not decode; the decoder
-        stays usable, and a caller that keeps the timeline conceals it
-        (``decode(None)``), as the file reader and the jitter buffer do.
+        ``next_packet``, with ``packet`` None: the packet after the lost one, when it has
+        arrived; in a stream with in-band FEC its redundant copy stands in for the lost packet
+        (``frames_recovered``), else the loss is concealed. Raises :class:`FrameError` on a
+        packet that does not decode; the decoder stays usable, and a caller that keeps the
+        timeline conceals it (``decode(None)``), as the file reader and the jitter buffer do.
         """
         if packet is None:
+            y = self._recover(next_packet) if next_packet is not None else None
+            if y is not None:
+                self.frames_recovered += 1
+                return self._finish(y)
             return self._finish(self._conceal())
         try:
             y = self._decode_payload(bytes(packet))
@@ -370,6 +385,18 @@ class Decoder:
             self._total = total
             self.ended = True
         return self._mode.decode(info, payload[pos:])
+
+    def _recover(self, packet: bytes | memoryview) -> NDArray[np.float64] | None:
+        redundant = getattr(self._mode, "decode_redundant", None)
+        if redundant is None:
+            return None
+        try:
+            _info, pos, _total = aqc.read_info(packet)
+            y: NDArray[np.float64] | None = redundant(bytes(packet)[pos:])
+            return y
+        except StreamError as e:
+            self.last_error = str(e)
+            return None
 
     def _conceal(self) -> NDArray[np.float64]:
         self.frames_concealed += 1

@@ -1,68 +1,137 @@
-"""ViSQOL of the streaming codec under random packet loss (concealment).
+"""Issue 13, item 4: quality under packet loss, with concealment alone and with in-band FEC.
 
-For each shared music item: encode with the streaming Encoder (low-delay
-MDCT at 64 kbit/s, and ADPCM), drop packets at random (seeded) with
-probability 0, 5 and 20 %, decode with ``Decoder.decode(None)`` for each lost
-packet, and score ViSQOL (audio mode, 48 kHz, per channel, the mean of L and R).
+Each shared item goes through the streaming Encoder and Decoder (low delay: music at 64 kbit/s,
+speech at 48k; ADPCM for music too). Packets are dropped by a seeded pattern: random at 5, 10
+and 20 %, and in bursts (a loss event drops 1-3 packets, 10 % of packets in all). A lost packet
+is concealed, or, in an FEC stream whose next packet arrived, decoded from that packet's copy.
+Scores: ViSQOL and Zimtohrli per channel for music, PESQ-WB and Zimtohrli for speech. Goals
+(against the same configuration without loss): at 5 and 10 % random loss a Zimtohrli drop of
+at most 0.3 for music and a PESQ-WB drop of at most 0.5 for speech.
 
-    python bench/bench_loss.py [--seconds S]
+    python bench/bench_loss.py [AUDIO_DIR] [--seconds S] [--jobs 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+from multiprocessing import Pool
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import soundfile as sf
 
-from audiocodec.stream import Decoder, Encoder
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from audiocodec.eval import perceptual  # noqa: E402
+from audiocodec.stream import Decoder, Encoder  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "audio"
+SPEECH = "speech_alsa48_mono"
+PATTERNS = ("0%", "5%", "10%", "20%", "10% bursts")
+CONFIGS: dict[str, dict[str, Any]] = {
+    "low delay": {"low_delay": True},
+    "low delay + FEC": {"low_delay": True, "fec": True},
+    "adpcm": {"mode": "adpcm"},
+}
 
 
-def run(x: np.ndarray, sr: int, loss: float, seed: int, **opts: Any) -> tuple[np.ndarray, int, int]:
-    enc = Encoder(sr, x.shape[1], serial=1, **opts)
-    dec = Decoder(enc.header)
+def lost_mask(n: int, pattern: str, seed: int) -> np.ndarray:
+    """Which of ``n`` packets are lost (never the last, which carries the stream's length)."""
     rng = np.random.default_rng(seed)
+    rate = float(pattern.split("%")[0]) / 100.0
+    if "burst" in pattern:
+        lost = np.zeros(n, bool)
+        i = 0
+        while i < n:
+            if rng.random() < rate / 2.0:  # events of 1-3 packets, 2 on average
+                k = int(rng.integers(1, 4))
+                lost[i : i + k] = True
+                i += k + 1
+            else:
+                i += 1
+    else:
+        lost = rng.random(n) < rate
+    lost[-1] = False
+    return lost
+
+
+def run(x: np.ndarray, rate: int, pattern: str, **opts: Any) -> tuple[np.ndarray, int, int, int]:
+    """Decode ``x`` through the codec with the pattern's losses: (output, lost, recovered, n)."""
+    enc = Encoder(rate, x.shape[1], serial=1, total_samples=len(x), **opts)
+    packets = enc.encode(x) + enc.flush()
+    dec = Decoder(enc.header)
+    lost = lost_mask(len(packets), pattern, seed=7)
     out = []
-    lost = 0
-    pkts = enc.encode(x) + enc.flush()
-    for p in pkts:
-        if rng.random() < loss:
-            lost += 1
-            out.append(dec.decode(None))
+    for i, p in enumerate(packets):
+        if lost[i]:
+            out.append(dec.decode(None, next_packet=None if lost[i + 1] else packets[i + 1]))
         else:
             out.append(dec.decode(p))
-    y = np.concatenate(out)
-    return y[: len(x)], lost, len(pkts)
+    return np.concatenate(out)[: len(x)], int(lost.sum()), dec.frames_recovered, len(packets)
 
 
-def main() -> None:
+def _job(task: tuple[str, str, str, float, str]) -> dict[str, Any]:
+    name, config, pattern, seconds, folder = task
+    x, rate = sf.read(str(Path(folder) / f"{name}.wav"), dtype="float32", always_2d=True)
+    x = x[: int(seconds * rate)]
+    speech = name == SPEECH
+    opts = dict(CONFIGS[config])
+    if opts.get("mode") != "adpcm":
+        opts["bitrate"] = 48000 if speech else 64000
+    y, lost, recovered, n = run(x, rate, pattern, **opts)
+    s = perceptual.scores(x.astype(np.float64), y.astype(np.float64), rate, use_visqol=not speech,
+                          speech=speech)
+    return {"item": name, "config": config, "pattern": pattern, "lost": lost, "recovered": recovered,
+            "packets": n, **{k: s.get(k) for k in ("visqol", "zimtohrli", "pesq")}}
+
+
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("audio", nargs="?", type=Path, default=SHARED)
     ap.add_argument("--seconds", type=float, default=10.0)
-    a = ap.parse_args()
-    from audiocodec.eval.perceptual import visqol
+    ap.add_argument("--jobs", type=int, default=2)
+    a = ap.parse_args(argv)
+    music = sorted(p.stem for p in a.audio.glob("*48_stereo.wav"))
+    if not music or not (a.audio / f"{SPEECH}.wav").is_file():
+        print(f"bench_loss: skipped: no shared music items or {SPEECH}.wav in {a.audio}")
+        return 0
+    if not all(perceptual.available(m) for m in ("visqol", "zimtohrli", "pesq")):
+        print("bench_loss: skipped: needs the eval extra (pip install -e '.[eval]')")
+        return 0
+    where = str(a.audio)
+    tasks = [(m, c, p, a.seconds, where) for m in music for c in CONFIGS for p in PATTERNS]
+    tasks += [(SPEECH, c, p, a.seconds, where) for c in ("low delay", "low delay + FEC")
+              for p in PATTERNS]
+    with Pool(a.jobs) as pool:
+        rows = pool.map(_job, tasks, chunksize=1)
+    print("| item | config | loss | lost / recovered / packets | ViSQOL/ch | Zimtohrli | PESQ-WB |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        cells = [f"{r[k]:.3f}" if r[k] is not None else "-" for k in ("visqol", "zimtohrli", "pesq")]
+        print(f"| {r['item']} | {r['config']} | {r['pattern']} | {r['lost']} / {r['recovered']} / "
+              f"{r['packets']} | " + " | ".join(cells) + " |")
+    met = not_met = 0
 
-    modes: dict[str, dict[str, Any]] = {
-        "mdct low-delay 64k": {"low_delay": True, "bitrate": 64000},
-        "adpcm": {"mode": "adpcm"},
-    }
-    print(f"{'item':<26}{'mode':<20}{'loss':>6}{'lost':>7}{'ViSQOL/ch':>10}")
-    for f in sorted(SHARED.glob("*48_stereo.wav")):
-        x, sr = sf.read(str(f), dtype="float32", always_2d=True)
-        x = x[: int(a.seconds * sr)]
-        for name, opts in modes.items():
-            for loss in (0.0, 0.05, 0.20):
-                y, lost, n = run(x, sr, loss, 7, **opts)
-                if len(y) < len(x):
-                    y = np.concatenate((y, np.zeros((len(x) - len(y), x.shape[1]), np.float32)))
-                score = visqol(x, y, sr)
-                if score is None:
-                    raise SystemExit("visqol-python is not installed (pip install 'audiocodec[eval]')")
-                print(f"{f.name:<26}{name:<20}{loss:>6.0%}{lost:>4}/{n:<4}{score[0]:>6.3f}", flush=True)
+    def mean_of(config: str, pattern: str, key: str, speech: bool) -> float:
+        return float(np.mean([r[key] for r in rows if r["config"] == config
+                              and r["pattern"] == pattern and (r["item"] == SPEECH) == speech]))
+
+    print("\n| goal | config | loss | drop | verdict |\n|---|---|---|---|---|")
+    for config in ("low delay", "low delay + FEC"):
+        for pattern in ("5%", "10%"):
+            for kind, key, limit in (("music Zimtohrli", "zimtohrli", 0.3),
+                                     ("speech PESQ-WB", "pesq", 0.5)):
+                speech = kind.startswith("speech")
+                drop = mean_of(config, "0%", key, speech) - mean_of(config, pattern, key, speech)
+                ok = drop <= limit
+                met, not_met = met + ok, not_met + (not ok)
+                print(f"| {kind} drop <= {limit} | {config} | {pattern} | {drop:.3f} | "
+                      f"{'MET' if ok else 'NOT MET'} |")
+    print(f"\n{met} met, {not_met} not met")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--signal", choices=SIGNALS, default=None,
                    help="adaptive quantizer: shape the noise for speech or music "
                         "(default auto: the encoder's running speech/music estimate)")
+    e.add_argument("--fec", action="store_true",
+                   help="MDCT, 1-2 channels: in-band FEC, a coarse copy of each frame in the next "
+                        "packet (a quarter of the bitrate), used when a packet is lost")
     e.add_argument("--postfilter", choices=("on", "off"), default=None,
                    help="MDCT, 1-2 channels: the pitch pre/post-filter (default: on with --low-delay)")
     e.add_argument("--dither", action="store_true", help="TPDF dither (uniform quantizer only)")

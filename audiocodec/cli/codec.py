@@ -27,7 +27,8 @@ def encode_options(args: argparse.Namespace, kind: str | None = None) -> dict[st
     given = {"--bitrate": args.bitrate is not None, "--quality": args.quality is not None,
              "--quantizer": args.quantizer is not None, "--low-delay": args.low_delay,
              "--no-block-switching": args.no_block_switching, "--dither": args.dither,
-             "--signal": args.signal is not None, "--postfilter": args.postfilter is not None}
+             "--signal": args.signal is not None, "--postfilter": args.postfilter is not None,
+             "--fec": args.fec}
     opts: dict[str, Any] = {"mode": mode}
     if mode == "adpcm":
         for flag, on in given.items():
@@ -52,6 +53,10 @@ def encode_options(args: argparse.Namespace, kind: str | None = None) -> dict[st
             opts["dither"] = True
         if args.postfilter is not None:
             opts["postfilter"] = args.postfilter == "on"
+        if args.fec:
+            if args.quality is not None:
+                raise InputError("--fec needs a bitrate (CBR), not --quality")
+            opts["fec"] = True
         if args.signal is not None:
             if quantizer != "adaptive":
                 raise InputError(f"--signal applies to --quantizer adaptive only, not {quantizer}")
@@ -160,6 +165,8 @@ def cmd_info(args: argparse.Namespace) -> int:
           f"  frames: {d['frames']} of {d['frame_size']} samples\n"
           f"  bitrate: {d['bitrate'] / 1000:.1f} kbit/s (nominal {d['nominal_bitrate'] / 1000:.0f})\n"
           f"  size: {d['bytes']} bytes")
+    if d.get("fec"):
+        print("  in-band FEC: on")
     if d.get("postfilter_reset_interval"):
         print(f"  pitch post-filter: on (reset point every {d['postfilter_reset_interval']} frames)")
     for key, value in d.get("tags", {}).items():

@@ -43,6 +43,9 @@ def add_send_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=("mdct", "adpcm"), default="mdct")
     p.add_argument("-b", "--bitrate", type=parse_bitrate, default=64000, help="e.g. 64k (default: 64k)")
     p.add_argument("--low-delay", action="store_true", help="low-delay MDCT framing")
+    p.add_argument("--fec", action="store_true",
+                   help="MDCT: in-band FEC, a coarse copy of each frame in the next packet (a quarter "
+                        "of the bitrate); the receiver uses it for a lost packet")
     p.add_argument("--frame-size", type=int, default=None, metavar="N",
                    help="MDCT hop / ADPCM packet in samples (default: the mode's)")
     p.add_argument("--speed", type=float, default=1.0,
@@ -70,6 +73,7 @@ def run_send(args: argparse.Namespace) -> int:
         mode=args.mode,
         bitrate=args.bitrate,
         low_delay=args.low_delay,
+        fec=args.fec,
         frame_size=args.frame_size,
         speed=args.speed,
         loss=args.loss,

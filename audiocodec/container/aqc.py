@@ -69,7 +69,11 @@ records so that rewriting the header preserves them. Tags defined so far:
                            post-filter parameters (info bit 6); an encoder
                            writes none in packets with index % R in {0, 1}
                            (:mod:`audiocodec.core.postfilter`)
-    0x81 .. 0xFF           reserved, critical
+    0x81  fec              critical; empty; only in 1-2 channel MDCT streams:
+                           every packet's mode bytes end with a redundant
+                           copy of the previous frame and its length
+                           (:mod:`audiocodec.core.layout`, "In-band FEC")
+    0x82 .. 0xFF           reserved, critical
 
 Codec packet (what :class:`audiocodec.Encoder` returns and
 :class:`audiocodec.Decoder` takes; 1 .. 65535 bytes)::
@@ -147,10 +151,11 @@ TAG_SEEK_INDEX = 0x04
 TAG_TEXT_TAGS = 0x05
 TAG_CRITICAL = 0x80
 TAG_PITCH_FILTER = 0x80
+TAG_FEC = 0x81
 TAG_NAMES = {TAG_PADDING: "padding", TAG_SOURCE_RATE: "source_rate",
              TAG_SOURCE_FORMAT: "source_format", TAG_CHANNEL_MAP: "channel_map",
              TAG_SEEK_INDEX: "seek_index", TAG_TEXT_TAGS: "text_tags",
-             TAG_PITCH_FILTER: "pitch_filter"}
+             TAG_PITCH_FILTER: "pitch_filter", TAG_FEC: "fec"}
 
 # frame-size field ranges (the one home of these rules; encoders check against them)
 MDCT_FRAME_MIN, MDCT_FRAME_MAX, MDCT_FRAME_MULTIPLE = 64, 2048, 8
@@ -202,6 +207,9 @@ def _check_record(tag: int, value: bytes, channels: int) -> None:
     elif tag == TAG_PITCH_FILTER:
         if n != 2 or struct.unpack("<H", value)[0] < 2:
             raise HeaderError(f"pitch_filter record must be a u16 in 2..65535, got {value.hex()}")
+    elif tag == TAG_FEC:
+        if n != 0:
+            raise HeaderError(f"fec record must be empty, got {n} bytes")
     elif tag & TAG_CRITICAL:
         raise HeaderError(f"header extension tag 0x{tag:02x} is critical and unknown to this decoder")
 
@@ -357,8 +365,9 @@ class StreamHeader:
         return next((v for t, v in self.extension if t == tag), None)
 
     def validate(self) -> None:
-        if self.find(TAG_PITCH_FILTER) is not None and (self.mode != MODE_MDCT or self.channels > 2):
-            raise HeaderError("pitch_filter record in a stream other than 1-2 channel MDCT")
+        for tag in (TAG_PITCH_FILTER, TAG_FEC):
+            if self.find(tag) is not None and (self.mode != MODE_MDCT or self.channels > 2):
+                raise HeaderError(f"{TAG_NAMES[tag]} record in a stream other than 1-2 channel MDCT")
         if self.flags & ~FLAG_BLOCK_SWITCHING:
             raise HeaderError(f"header flags {self.flags:#04x} use bits version 2 does not define")
         if self.mode not in MODE_NAMES:

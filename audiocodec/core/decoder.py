@@ -63,9 +63,38 @@ class MdctDecoder:
         self._post = (pf.PostFilter(h.channels, h.sample_rate, n, h.overlap, interval)
                       if interval is not None else None)
         self._pf = np.zeros(2, dtype=np.int32)
+        self.fec = h.find(aqc.TAG_FEC) is not None
 
     def decode(self, info: int, body_bytes: bytes) -> NDArray[np.float64]:
-        """Decode one payload's range-coded body; ``info`` is its info byte."""
+        """Decode one payload's range-coded body; ``info`` is its info byte (in an FEC stream
+        the body is followed by the redundant section, which is skipped)."""
+        if self.fec:
+            body_bytes = self._split(body_bytes)[0]
+        return self._decode(info, body_bytes)
+
+    def decode_redundant(self, body_bytes: bytes) -> NDArray[np.float64] | None:
+        """In place of a lost packet: the redundant copy in the mode bytes of the packet after it,
+        or None when the stream or that packet has none."""
+        if not self.fec:
+            return None
+        section = self._split(body_bytes)[1]
+        if not section:
+            return None
+        if section[0] & aqc.INFO_LAST:
+            raise FrameError(f"redundant copy's info byte 0x{section[0]:02x} has bit 7 set")
+        return self._decode(section[0], section[1:])
+
+    @staticmethod
+    def _split(body: bytes) -> tuple[bytes, bytes]:
+        """``(body, redundant section)`` of an FEC stream's mode bytes (layout: core.layout)."""
+        if not body:
+            raise FrameError("FEC packet without its redundant-section length byte")
+        k = body[-1]
+        if k + 1 > len(body):
+            raise FrameError(f"redundant section of {k} bytes in a {len(body)}-byte packet body")
+        return body[: len(body) - 1 - k], body[len(body) - 1 - k : -1]
+
+    def _decode(self, info: int, body_bytes: bytes) -> NDArray[np.float64]:
         c = self.config
         short = bool(info & INFO_SHORT)
         if short and not c.block_switching:

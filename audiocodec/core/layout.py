@@ -11,6 +11,18 @@ MDCT frame payload (after the container of :mod:`audiocodec.container.aqc`)::
     [8 bytes total_samples u64 LE, only in the last frame]
     rest     range-coded data, layout in :mod:`audiocodec.core.entropy`
 
+In-band FEC (a stream with the ``fec`` header record): the range-coded data is followed by
+a redundant section and one byte holding the section's length ``K`` (0..255)::
+
+    body     range-coded data of this frame (its end: K + 1 bytes before the packet's)
+    K bytes  empty, or the previous frame again, coded coarser: its info byte (bit 7
+             clear) and its range-coded data, as this table describes for a packet
+    1 byte   K
+
+A decoder decodes the body; when a packet is lost and the next one has arrived, it may decode
+that packet's section in the lost packet's place (same packet index, same post-filter rules)
+instead of concealing it. The first packet's section is empty; the last frame has no copy.
+
 Timing: the encoder conceptually prepends ``D = (N + L) / 2`` zeros to the
 input (``N`` hop, ``L`` overlap) and frame ``t`` windows padded samples
 ``[tN, tN + 2N)``. After frame ``t`` the decoder has final samples up to

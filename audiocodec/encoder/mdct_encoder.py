@@ -7,6 +7,7 @@ in :mod:`audiocodec.core.layout`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,12 @@ MAX_BITRATE_PER_CHANNEL = 320_000
 #: The bit reservoir holds at most this much of the bitrate (seconds; 6 frames of the default
 #: mode, 16 of the 8 ms low-delay frames, which would otherwise lose what speech pauses save).
 RESERVOIR_S = 0.128
+#: In-band FEC (``fec=True``): the share of each packet's budget that the coarse copy of the
+#: previous frame takes (as Opus's LBRR). Low-delay speech at 48k, PESQ-WB / Zimtohrli at 0, 5,
+#: 10 % random loss: without 4.25 / 4.62, 3.32 / 4.38, 2.93 / 4.18; with 3.97 / 4.37, 3.77 /
+#: 4.20, 3.60 / 4.03. A copy limited to 6 kHz scored the same; at 0.15 the copy (under 6 bytes
+#: at 32-48k) no longer fits a useful frame.
+FEC_SHARE = 0.25
 
 
 @dataclass
@@ -62,7 +69,7 @@ class MdctEncoder:
         quality: float | None, block_switching: bool, frame_size: int | None, serial: int,
         dither: bool, tuning: AdaptiveTuning | None,
         observer: Callable[[FrameStats], None] | None, signal: str = "auto",
-        postfilter: bool | None = None, **_unused: Any,
+        postfilter: bool | None = None, fec: bool = False, **_unused: Any,
     ) -> None:
         max_br = MAX_BITRATE_PER_CHANNEL * channels
         if quality is None and not MIN_BITRATE <= bitrate <= max_br:
@@ -105,6 +112,10 @@ class MdctEncoder:
                        if use_pf else None)
         self._pf_bits = pf.period_bits(sample_rate, n, ovl)
         self._pf_fields = (0, -1)  # this frame's (T - T_min, gain index)
+        # in-band FEC: each packet ends with the previous frame's coarse copy and its length
+        self.fec = bool(fec)
+        self._fec_rate = _RateState()
+        self._fec_section = b""  # the copy the next packet carries
         self._load_kernels()
 
     def _load_kernels(self) -> None:
@@ -133,7 +144,9 @@ class MdctEncoder:
     def header(self, total: int, serial: int) -> aqc.StreamHeader:
         c = self.config
         br = 0 if self.quality is not None else int(self.bitrate)
-        ext = (aqc.pitch_filter_record(self._pitch.interval),) if self._pitch is not None else ()
+        ext: aqc.Extension = ((aqc.pitch_filter_record(self._pitch.interval),)
+                              if self._pitch is not None else ())
+        ext += ((aqc.TAG_FEC, b""),) if self.fec else ()
         return aqc.StreamHeader(aqc.MODE_MDCT, c.channels, c.sample_rate, c.frame_size, c.overlap,
                                 c.delay, br, total, serial, 1,
                                 aqc.FLAG_BLOCK_SWITCHING if c.block_switching else 0, ext)
@@ -234,6 +247,9 @@ class MdctEncoder:
         fixed = plan.fixed if plan.fixed is not None else np.full(offsets.shape, -1, np.int32)
         law = quant.LAW_POWER if info & INFO_POWER_LAW else quant.LAW_UNIFORM
         head = aqc.pack_info(info, last, in_count)
+        tail = self._fec_section + bytes([len(self._fec_section)]) if self.fec else b""
+        spare = dataclasses.replace(plan, offsets=plan.offsets.copy(),
+                                    noise_fill=plan.noise_fill.copy()) if self.fec else plan
         sf = self._sf[:, :nb]
         q = self._qbuf
         rate.magnitudes(coefs, law, self._mag)
@@ -244,9 +260,33 @@ class MdctEncoder:
             rate.quantize_mag(coefs, self._mag, dither, sf, edges, nb, law, q)
             nbytes = self._payload(q, sf, edges, nb, plan)
         else:
-            nbytes = self._rate_loop(coefs, dither, plan, edges, nb, law, len(head), fixed)
-        self._observe(info, short, edges, sf, 8 * (nbytes + len(head)))
-        return head + self._buf[:nbytes].tobytes()
+            nbytes = self._rate_loop(coefs, dither, plan, edges, nb, law, len(head) + len(tail), fixed)
+        self._observe(info, short, edges, sf, 8 * (nbytes + len(head) + len(tail)))
+        packet = head + self._buf[:nbytes].tobytes() + tail
+        if self.fec:
+            self._fec_section = b"" if last else self._redundant(coefs, dither, spare, info, edges, nb,
+                                                                 law)
+        return packet
+
+    def _redundant(self, coefs: NDArray[np.float64], dither: NDArray[np.float64], plan: Plan,
+                   info: int, edges: NDArray[np.int32], nb: int, law: int) -> bytes:
+        """This frame's coarse copy for the next packet (its info byte and payload, at most
+        255 bytes): the same plan at ``FEC_SHARE`` of the packet budget, its own rate tracking."""
+        cap = min(8.0 * 254, FEC_SHARE * self._frame_budget() - 8.0)
+        if cap < 48.0:
+            return b""
+        fixed = plan.fixed if plan.fixed is not None else np.full(plan.offsets.shape, -1, np.int32)
+        fr = self._fec_rate
+        g = rate.search_g(coefs, self._mag, dither, plan.offsets, fixed, edges, nb, law,
+                          cap / max(0.5, fr.ratio), fr.last_g, self._sf[:, :nb], self._qbuf,
+                          self.coarse_sf)
+        g, est, nbytes = self._fit_payload(coefs, dither, plan, edges, nb, law, fixed, g, cap)
+        if est > 64:
+            fr.ratio = 0.9 * fr.ratio + 0.1 * (8 * nbytes / est)
+        fr.last_g = g
+        if nbytes > 254:
+            return b""
+        return bytes([info & ~aqc.INFO_LAST]) + self._buf[:nbytes].tobytes()
 
     def _rate_loop(self, coefs: NDArray[np.float64], dither: NDArray[np.float64], plan: Plan,
                    edges: NDArray[np.int32], nb: int, law: int, head_bytes: int,

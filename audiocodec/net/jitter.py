@@ -44,6 +44,7 @@ class ReceiveStats:
     packets_received: int = 0
     packets_decoded: int = 0
     packets_concealed: int = 0
+    packets_recovered: int = 0  # lost packets decoded from the next packet's FEC copy
     packets_late: int = 0
     packets_duplicate: int = 0
     packets_corrupt: int = 0
@@ -247,8 +248,9 @@ class Receiver:
         if lost < 0 and audio:
             self.stats.packets_late += 1
             return out
-        for _ in range(max(0, min(lost, self._skipped, MAX_GAP_CONCEAL))):
-            out.append(self._conceal())
+        gap = max(0, min(lost, self._skipped, MAX_GAP_CONCEAL))
+        for i in range(gap):  # the packet just before this one may come back from its FEC copy
+            out.append(self._conceal(pkt.payload if audio and gap == lost and i == gap - 1 else None))
         self._skipped = 0
         self._next_idx = max(self._next_idx, idx)
         if audio:
@@ -291,13 +293,18 @@ class Receiver:
             pcm = self.decoder.decode(None)
         return pcm
 
-    def _conceal(self) -> np.ndarray:
+    def _conceal(self, next_packet: bytes | None = None) -> np.ndarray:
         assert self._next_idx is not None
-        self.stats.packets_concealed += 1
-        if len(self.stats.concealed_seqs) < 100000:
-            self.stats.concealed_seqs.append(self._next_idx)
+        before = self.decoder.frames_recovered
+        pcm = self.decoder.decode(None, next_packet=next_packet)
+        if self.decoder.frames_recovered > before:
+            self.stats.packets_recovered += 1
+        else:
+            self.stats.packets_concealed += 1
+            if len(self.stats.concealed_seqs) < 100000:
+                self.stats.concealed_seqs.append(self._next_idx)
         self._next_idx += 1
-        return self.decoder.decode(None)
+        return pcm
 
     def _trim(self, blocks: list[np.ndarray], final: bool = False) -> list[np.ndarray]:
         """Release decoded blocks, cutting the encoder's flush tail at the end.

@@ -130,6 +130,7 @@ def send_packets(
     control_type: int = DEFAULT_CONTROL_PT,
     first_seq: int | None = None,
     first_ts: int | None = None,
+    fec: bool = False,
 ) -> SendStats:
     """Send a stream over RTP (spec: :mod:`.rtp`): the header packet (3 times), the audio
     packets paced at ``speed`` times real time with the header packet resent every
@@ -210,6 +211,7 @@ def send_file(
     payload_type: int = DEFAULT_PT,
     first_seq: int | None = None,
     first_ts: int | None = None,
+    fec: bool = False,
 ) -> SendStats:
     """Encode the audio file ``path`` and stream it to ``host:port`` over RTP/UDP.
 
@@ -217,12 +219,15 @@ def send_file(
     ``first_seq``/``first_ts`` the first audio packet's RTP fields, which makes the
     datagrams reproducible for tests. ``sdp`` writes the stream description to
     that file before the first packet; ``pcap`` records every datagram sent
-    (after the injected impairments) into a libpcap file.
+    (after the injected impairments) into a libpcap file. ``fec``: in-band FEC
+    (:class:`audiocodec.Encoder`'s ``fec``), which the receiver's jitter buffer uses.
     """
     from .. import Encoder  # the codec core; imported late so this module loads on its own
 
     sample_rate, channels, blocks = _read_blocks(path, 4096)
     extra: dict[str, Any] = {} if serial is None else {"serial": serial}
+    if fec:
+        extra["fec"] = True
     enc = Encoder(sample_rate, channels, bitrate=bitrate, mode=mode, low_delay=low_delay,
                   frame_size=frame_size, **extra)
     try:
