@@ -60,6 +60,9 @@ def streams() -> dict[str, bytes]:
         ("adpcm_stereo", 44100, 2, 500, {"mode": "adpcm", "frame_size": 128}),
         ("adpcm_odd_nibbles", 11025, 1, 97, {"mode": "adpcm", "frame_size": 33}),
         ("adpcm_empty", 16000, 1, 0, {"mode": "adpcm"}),
+        # the pitch post-filter's fields and FEC sections (low delay from 28 kbit/s)
+        ("mdct_lowdelay_fec_postfilter", 48000, 1, 4800, {"low_delay": True, "bitrate": 32000,
+                                                         "fec": True}),
     ]
     for i, (name, rate, ch, n, opts) in enumerate(cases):
         out[name] = oneshot.encode(signal(n, ch, i), rate, serial=0x5EED0000 + i, **opts)
