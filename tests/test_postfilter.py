@@ -179,3 +179,10 @@ def test_option_is_checked() -> None:
         Encoder(FS, 1, mode="adpcm", postfilter=True)
     with pytest.raises(InputError, match="postfilter"):
         Encoder(FS, 6, postfilter=True)
+
+
+def test_mono_mix_is_the_channel_mean() -> None:
+    x = np.random.default_rng(8).standard_normal((2, 777))
+    out = np.zeros(777)
+    pitch.mono_mix(x, out)
+    np.testing.assert_allclose(out, x.mean(axis=0), rtol=0, atol=1e-15)

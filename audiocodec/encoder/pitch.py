@@ -101,6 +101,17 @@ def search(x: NDArray[np.float64], w: int, tmin: int, tmax: int, dec: int, sub_r
     return t_best, cc / (pp + 1e-30)
 
 
+@njit(cache=True)
+def mono_mix(x: NDArray[np.float64], out: NDArray[np.float64]) -> None:
+    """``out[:] = x.mean(axis=0)`` without numpy's per-call overhead (every frame, live)."""
+    nch = x.shape[0]
+    for i in range(x.shape[1]):
+        v = 0.0
+        for c in range(nch):
+            v += x[c, i]
+        out[i] = v / nch
+
+
 def quantize_gain(g_ls: float) -> int:
     """The coded gain index for a least-squares gain, -1 for no filter."""
     g = min(GAIN_SCALE * g_ls, pf.gain((1 << pf.GAIN_BITS) - 1))
@@ -133,6 +144,7 @@ class PitchPrefilter:
         self._switch = pf.switch_offset(frame_size, overlap)
         self._decided = -1  # the last block whose parameters are chosen
         self._coded: dict[int, tuple[int, int]] = {}
+        mono_mix(self._raw, self._mono)
         search(self._mono, frame_size, self.t_min, self.t_max, self._dec, SUBHARMONIC_R, self._taps,
                self._scratch)  # load the kernels now, not in a live callback
         pf.comb(self._raw, self._raw.shape[1] - 1, 1, 0, self.t_min, 0.0, self.t_min, 0.0, self._fade,
@@ -187,7 +199,7 @@ class PitchPrefilter:
             del self._coded[old]
         if pf.is_reset_block(block, self.interval):
             return
-        np.mean(self._raw, axis=0, out=self._mono)
+        mono_mix(self._raw, self._mono)
         t, g_ls = search(self._mono, int(ANALYSIS_SPAN * self.n), self.t_min, self.t_max,
                          self._dec, SUBHARMONIC_R, self._taps, self._scratch)
         q = quantize_gain(g_ls) if t else -1
