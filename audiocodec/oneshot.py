@@ -41,8 +41,8 @@ class DecodeReport:
 
     @property
     def damaged(self) -> bool:
-        return bool(self.concealed or self.rejected or self.skipped_bytes or self.truncated
-                    or self.header_from_copy)
+        return bool(self.concealed or self.rejected or self.recovered or self.skipped_bytes
+                    or self.truncated or self.header_from_copy)
 
 
 def encode(pcm: Any, sample_rate: int, **options: Any) -> bytes:
@@ -139,8 +139,11 @@ def _decode_packets(dec: Decoder, header: bs.StreamHeader, data: bytes | memoryv
         if packet is None:
             lost += 1
             continue
-        for i in range(lost):  # the last may come back from this packet's redundant copy
-            y = dec.decode(None, next_packet=packet if i == lost - 1 else None)
+        # the last may come back from this packet's redundant copy (not after a gap longer than
+        # the reader reports: its last None is then not the packet before this one)
+        whole = lost < MAX_GAP_CONCEAL
+        for i in range(lost):
+            y = dec.decode(None, next_packet=packet if whole and i == lost - 1 else None)
             pos += y.shape[0]
             yield y
         lost = 0
@@ -148,6 +151,11 @@ def _decode_packets(dec: Decoder, header: bs.StreamHeader, data: bytes | memoryv
             y = dec.decode(packet)
         except FrameError as e:
             stats.note(str(e))
+            if dec.ended:  # the stream's last packet: nothing follows to recover it from
+                y = dec.decode(None)
+                pos += y.shape[0]
+                yield y
+                return
             lost = 1  # keep the timeline: concealed (or recovered) with the next packet
             continue
         pos += y.shape[0]
@@ -207,7 +215,9 @@ def decode(data: bytes | memoryview, *, report: DecodeReport | None = None, star
         pcm = np.zeros((0, rep.channels), dtype=np.float32)
     if report is None and rep.damaged:
         warnings.warn(CodecWarning(
-            f"damaged stream decoded: {rep.concealed} frames concealed, {rep.skipped_bytes} bytes "
-            f"skipped{', truncated' if rep.truncated else ''} (pass report= for the details)"),
+            f"damaged stream decoded: {rep.concealed} frames concealed"
+            + (f", {rep.recovered} recovered (FEC)" if rep.recovered else "")
+            + f", {rep.skipped_bytes} bytes skipped{', truncated' if rep.truncated else ''}"
+            " (pass report= for the details)"),
             stacklevel=2)
     return pcm, rep.sample_rate

@@ -220,6 +220,10 @@ class Encoder:
             aqc.pack_extension(self.extension, self.channels)
         except HeaderError as e:
             raise InputError(f"header extension: {e}") from None
+        for tag, _ in self.extension:
+            if tag in (aqc.TAG_PITCH_FILTER, aqc.TAG_FEC):
+                raise InputError(f"header extension: the {aqc.TAG_NAMES[tag]} record is the "
+                                 f"encoder's own (postfilter=, fec=)")
         module, cls = _ENCODERS[mode, self.channels > 2].split(":")
         make = getattr(importlib.import_module(module), cls)
         self._mode: ModeEncoder = make(

@@ -138,3 +138,63 @@ def test_options_and_record_are_checked() -> None:
     # without the option the stream is the one it always was (no record, no trailer)
     plain = aqc.StreamHeader.unpack(audiocodec.Encoder(FS, 1, serial=1).header)
     assert plain.find(aqc.TAG_FEC) is None
+
+
+def test_default_mode_with_short_blocks_recovers_and_resumes_exactly() -> None:
+    """A loss next to an attack (short blocks, short window slopes): the copy carries its own
+    info byte, and from two blocks after the loss the output is a clean decode's."""
+    from support import music_like
+
+    x = music_like(48000, 1.0, 2, seed=9)
+    enc = audiocodec.Encoder(FS, 2, bitrate=96000, serial=5, total_samples=len(x), fec=True)
+    packets = enc.encode(x) + enc.flush()
+    n = enc.frame_size
+    short = [i for i, p in enumerate(packets) if p[0] & 0x07]
+    assert short
+    k = short[0]  # the first frame with a short block or slope
+    clean, _ = _decode(enc.header, packets, set(), True)
+    y, dec = _decode(enc.header, packets, {k}, True)
+    assert dec.frames_recovered == 1
+    start = (k + 2) * n - dec.delay
+    np.testing.assert_array_equal(y[start:], clean[start:])
+    assert snr_db(clean[(k - 1) * n : (k + 1) * n], y[(k - 1) * n : (k + 1) * n]) > 5.0
+
+
+def test_bad_last_packet_is_not_a_truncated_stream() -> None:
+    """The reader waits for the next packet before concealing (FEC), but not after the last."""
+    from audiocodec.oneshot import DecodeReport, pack_stream
+
+    x = tones_and_burst(FS // 2, 1, seed=8)
+    for fec in (False, True):
+        header, packets = _packets(x, fec=fec)
+        broken = packets[:-1] + [packets[-1][:9] + bytes([0xFF]) * 3]  # its body does not decode
+        rep = DecodeReport()
+        y, _ = audiocodec.decode(pack_stream(header, broken), report=rep)
+        assert y.shape == x.shape
+        assert not rep.truncated and rep.concealed == 1 and rep.recovered == 0
+
+
+def test_jitter_buffer_recovers_a_loss_before_a_resent_header() -> None:
+    x = tones_and_burst(FS, 1, seed=10, f0=200.0, noise=0.01)
+    header, packets = _packets(x, fec=True)
+    dgs: list[bytes] = []
+    net.send_packets(dgs.append, header, ((p, len(x)) for p in packets), frame_size=384,
+                     sample_rate=FS, speed=0, header_interval=0.25)
+    kinds = [net.parse_rtp(d).pt for d in dgs]
+    # an audio datagram right before a resent header, after the stream started
+    k = next(i for i in range(20, len(dgs) - 1)
+             if kinds[i] == net.DEFAULT_PT and kinds[i + 1] != net.DEFAULT_PT)
+    assert kinds[k + 2] == net.DEFAULT_PT
+    rx = net.Receiver(max_wait=10.0)
+    for i, d in enumerate(dgs):
+        if i != k:
+            rx.feed(d, 0.0)
+    rx.finish()
+    assert rx.stats.packets_recovered == 1 and rx.stats.packets_concealed == 0
+
+
+def test_fec_needs_room_and_owns_its_record() -> None:
+    with pytest.raises(InputError, match="fec needs"):
+        audiocodec.Encoder(FS, 1, bitrate=24000, low_delay=True, fec=True)
+    with pytest.raises(InputError, match="encoder's own"):
+        audiocodec.Encoder(FS, 1, extension=((aqc.TAG_FEC, b""),))

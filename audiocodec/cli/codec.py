@@ -132,7 +132,9 @@ def cmd_decode(args: argparse.Namespace) -> int:
     note(args, f"{args.output}: {secs:.2f} s, {rep.sample_rate} Hz, {rep.channels} ch, "
                 f"{secs / max(dt, 1e-9):.1f}x realtime")
     if rep.damaged:
-        what = f"{rep.concealed} frames concealed, {rep.skipped_bytes} bytes skipped"
+        what = (f"{rep.concealed} frames concealed"
+                + (f", {rep.recovered} recovered (FEC)" if rep.recovered else "")
+                + f", {rep.skipped_bytes} bytes skipped")
         if rep.truncated:
             what += ", truncated"
         if rep.notes:

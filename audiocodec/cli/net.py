@@ -145,13 +145,14 @@ def run_receive(args: argparse.Namespace) -> int:
         _write_json(args.stats_json, asdict(stats))
     print(
         f"receive: {stats.packets_received} packets, {stats.packets_concealed} concealed, "
+        f"{stats.packets_recovered} recovered (FEC), "
         f"{stats.packets_late} late, {stats.packets_out_of_order} out of order, "
         f"{stats.frames_out} frames" + (" (timed out)" if stats.timed_out else "")
         + (f"; played {stats.playback['frames_played']} frames, {stats.playback['underflows']} "
            f"underflows, latency {stats.playback['latency_ms']:.1f} ms" if stats.playback else ""),
         file=sys.stderr,
     )
-    return exit_status(bool(stats.packets_concealed))
+    return exit_status(bool(stats.packets_concealed or stats.packets_recovered))  # packets were lost
 
 
 def _write_json(path: str, data: dict[str, Any]) -> None:

@@ -52,6 +52,7 @@ RESERVOIR_S = 0.128
 #: 4.20, 3.60 / 4.03. A copy limited to 6 kHz scored the same; at 0.15 the copy (under 6 bytes
 #: at 32-48k) no longer fits a useful frame.
 FEC_SHARE = 0.25
+FEC_MIN_BITS = 48  # a copy smaller than this is not written
 
 
 @dataclass
@@ -116,6 +117,10 @@ class MdctEncoder:
         self.fec = bool(fec)
         self._fec_rate = _RateState()
         self._fec_section = b""  # the copy the next packet carries
+        if self.fec and quality is None and FEC_SHARE * self._frame_budget() - 8 < FEC_MIN_BITS:
+            need = (FEC_MIN_BITS + 8) / FEC_SHARE + pages.framing_bits(n, sample_rate, 64.0)
+            raise InputError(f"fec needs {need * sample_rate / n / 1000:.0f}+ kbit/s with {n}-sample "
+                             f"frames (its copy would not fit), got {bitrate / 1000:g}k")
         self._load_kernels()
 
     def _load_kernels(self) -> None:
@@ -273,7 +278,7 @@ class MdctEncoder:
         """This frame's coarse copy for the next packet (its info byte and payload, at most
         255 bytes): the same plan at ``FEC_SHARE`` of the packet budget, its own rate tracking."""
         cap = min(8.0 * 254, FEC_SHARE * self._frame_budget() - 8.0)
-        if cap < 48.0:
+        if cap < FEC_MIN_BITS:
             return b""
         fixed = plan.fixed if plan.fixed is not None else np.full(plan.offsets.shape, -1, np.int32)
         fr = self._fec_rate

@@ -212,7 +212,7 @@ class Receiver:
         assert self._next is not None
         while True:
             if self._next in self._pending:
-                out += self._play(self._pending.pop(self._next))
+                out += self._play(self._pending.pop(self._next), self._next)
                 self._next += 1
                 self._gap_since = None
                 continue
@@ -233,8 +233,9 @@ class Receiver:
         delta = (ts - self._ts_ref + (1 << 31)) % (1 << 32) - (1 << 31)
         return delta // self.stats.frame_size
 
-    def _play(self, pkt: RtpPacket) -> list[np.ndarray]:
-        """Conceal the audio packets a gap before ``pkt`` held, then decode or apply it."""
+    def _play(self, pkt: RtpPacket, seq: int) -> list[np.ndarray]:
+        """Conceal the audio packets a gap before ``pkt`` (sequence number ``seq``, unwrapped)
+        held, then decode or apply it."""
         audio = pkt.pt == self._pt
         if self._ts_ref is None:  # joined mid-stream without the stream's first timestamp
             self._ts_ref = pkt.timestamp
@@ -249,8 +250,13 @@ class Receiver:
             self.stats.packets_late += 1
             return out
         gap = max(0, min(lost, self._skipped, MAX_GAP_CONCEAL))
-        for i in range(gap):  # the packet just before this one may come back from its FEC copy
-            out.append(self._conceal(pkt.payload if audio and gap == lost and i == gap - 1 else None))
+        # the gap's last packet may come back from the FEC copy in the audio packet after it:
+        # this one, or (a header resent in between) the next datagram if it has arrived
+        follow = pkt if audio else self._pending.get(seq + 1)
+        nxt = (follow.payload if follow is not None and follow.pt == self._pt
+               and self._index(follow.timestamp) == idx and gap == lost else None)
+        for i in range(gap):
+            out.append(self._conceal(nxt if i == gap - 1 else None))
         self._skipped = 0
         self._next_idx = max(self._next_idx, idx)
         if audio:
@@ -271,7 +277,7 @@ class Receiver:
             seq = min(self._pending)
             self._skipped += seq - self._next
             self._next = seq + 1
-            out += self._play(self._pending.pop(seq))
+            out += self._play(self._pending.pop(seq), seq)
         return self._trim(out, final=True)
 
     @property

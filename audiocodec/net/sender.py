@@ -130,7 +130,6 @@ def send_packets(
     control_type: int = DEFAULT_CONTROL_PT,
     first_seq: int | None = None,
     first_ts: int | None = None,
-    fec: bool = False,
 ) -> SendStats:
     """Send a stream over RTP (spec: :mod:`.rtp`): the header packet (3 times), the audio
     packets paced at ``speed`` times real time with the header packet resent every
