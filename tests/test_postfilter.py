@@ -116,10 +116,12 @@ def test_streams_record_and_packet_rules() -> None:
     flagged = [i for i, p in enumerate(packets) if p[0] & INFO_PITCH]
     assert len(flagged) > len(packets) // 2
     assert not [i for i in flagged if pf.is_reset_block(i, interval)]
-    # off by default outside low delay, in packets too small to pay for it, and by request
-    for opts in ({}, {"low_delay": True, "bitrate": 24000}, {"low_delay": True, "postfilter": False}):
-        h0 = aqc.StreamHeader.unpack(Encoder(FS, 1, serial=1, **opts).header)  # type: ignore[arg-type]
-        assert aqc.pitch_filter_interval(h0) is None, opts
+    # off by default outside low delay, under 28 kbit/s, under 32 kHz, and by request
+    for rate, opts in ((FS, {}), (FS, {"low_delay": True, "bitrate": 24000}),
+                       (FS, {"low_delay": True, "postfilter": False}),
+                       (16000, {"low_delay": True, "bitrate": 48000})):
+        h0 = aqc.StreamHeader.unpack(Encoder(rate, 1, serial=1, **opts).header)  # type: ignore[arg-type]
+        assert aqc.pitch_filter_interval(h0) is None, (rate, opts)
 
     # a packet with post-filter fields in a stream without the record is refused, not misread
     bare = dataclasses.replace(h, extension=())

@@ -33,6 +33,7 @@ from ..core.layout import (
 from ..errors import FrameError, InputError
 from . import SIGNALS, rate
 from .pitch import MIN_BITRATE as MIN_PF_BITRATE
+from .pitch import MIN_SAMPLE_RATE as MIN_PF_RATE
 from .pitch import PitchPrefilter
 from .quantizers import AdaptiveTuning, Plan, Quantizer, make_quantizer
 from .signal import SignalClassifier
@@ -108,7 +109,8 @@ class MdctEncoder:
         self._dither_rng = np.random.default_rng(serial)
         # the pitch pre-filter (and the decoder's post-filter): by default in low delay, whose
         # 62.5 Hz bins cannot resolve a voice's harmonics (module docstring of encoder.pitch)
-        use_pf = low_delay and equiv >= MIN_PF_BITRATE if postfilter is None else bool(postfilter)
+        use_pf = (low_delay and equiv >= MIN_PF_BITRATE and sample_rate >= MIN_PF_RATE
+                  if postfilter is None else bool(postfilter))
         self._pitch = (PitchPrefilter(channels, sample_rate, n, ovl, pf.reset_interval(sample_rate, n))
                        if use_pf else None)
         self._pf_bits = pf.period_bits(sample_rate, n, ovl)
