@@ -387,3 +387,26 @@ def test_voiced_loss_is_concealed_by_pitch_repetition() -> None:
     assert conceal.pitch_period(np.zeros((2, 3000)), sr) == (0, 0.0)
     ext = conceal.extrapolate(hist, 10, 400, period, 1.0, 1.0)
     assert np.allclose(ext[0, 10 : 10 + period], hist[0, -period:])
+
+
+def test_fill_bands_is_its_numpy_statement() -> None:
+    """The exact noise fill's band choice (compiled, runs every speech frame) against numpy."""
+    from audiocodec.encoder.quantizers import fill_bands
+
+    rng = np.random.default_rng(12)
+    edges = np.array([0, 4, 8, 16, 24, 40, 64, 96, 128], np.int32)
+    nb = len(edges) - 1
+    for _ in range(50):
+        q = (rng.random((2, 128)) < 0.1).astype(np.int32) * rng.integers(-3, 4, (2, 128)).astype(np.int32)
+        fixed = np.where(rng.random((2, nb)) < 0.2, 100, -1).astype(np.int32)
+        nf = rng.integers(0, 3, 2).astype(np.int32)
+        nf_start = int(rng.integers(0, 30))
+        sel = np.zeros((2, nb), np.bool_)
+        got = fill_bands(q, edges, nb, nf_start, fixed, nf, sel)
+        zero = np.add.reduceat(np.abs(q), edges[:nb], axis=1) == 0
+        nonzero = ~zero
+        coded = np.array([(np.flatnonzero(r).max() + 1) if r.any() else 0 for r in nonzero])
+        want = (zero & (edges[:nb] >= nf_start) & (np.arange(nb) < coded[:, None]) & (fixed < 0)
+                & (nf == 1)[:, None])
+        np.testing.assert_array_equal(sel, want)
+        assert got == bool(want.any())

@@ -35,7 +35,7 @@ from . import SIGNALS, rate
 from .pitch import MIN_BITRATE as MIN_PF_BITRATE
 from .pitch import MIN_SAMPLE_RATE as MIN_PF_RATE
 from .pitch import PitchPrefilter
-from .quantizers import AdaptiveTuning, Plan, Quantizer, make_quantizer
+from .quantizers import AdaptiveTuning, Plan, Quantizer, fill_bands, make_quantizer
 from .signal import SignalClassifier
 from .transient import frame_has_attack
 
@@ -141,6 +141,8 @@ class MdctEncoder:
                           self._qbuf)
         rate.estimate_bits(self._qbuf, sf, edges, nb, self.coarse_sf)
         rate.coded_bands(self._qbuf, edges, nb, self._nbc)
+        fill_bands(self._qbuf, edges, nb, c.nf_start, fixed, np.zeros(c.channels, np.int32),
+                   np.zeros(fixed.shape, np.bool_))
 
     def capacity(self) -> int:
         return 4 * self.frame_size + self.config.pad

@@ -30,7 +30,6 @@ from ..core.bands import SHORT_HOP_BIN_HZ
 from ..core.layout import INFO_MS, INFO_POWER_LAW
 from ..core.quant import SF_BIAS, SF_MAX, step_of
 from . import QUANTIZERS
-from .rate import coded_bands
 from .stereo import lr_to_ms_auto
 
 if TYPE_CHECKING:
@@ -301,6 +300,8 @@ class AdaptiveQuantizer(Quantizer):
         self._cut_band = {s: int(np.searchsorted(config.edges(s), cut_bin)) for s in (False, True)}
         self._pns = per_ch <= t.pns_max_bps
         self._nf_start = config.nf_start
+        self._fill_sel = {len(config.edges(s)) - 1: np.zeros((config.channels, len(config.edges(s)) - 1),
+                                                             np.bool_) for s in (False, True)}
         self._pe_avg = 0.0
         self._widths = {s: np.diff(config.edges(s)).astype(np.float64) for s in (False, True)}
         # the high-rate depth only with long hops: at the low-delay hop's coarse bands it cost
@@ -375,13 +376,9 @@ class AdaptiveQuantizer(Quantizer):
         lvl = self.tuning.nf_exact_level(self.speech * self._speech_gain)
         if not lvl or not (plan.noise_fill == 1).any():
             return fixed
-        coded = np.zeros(q.shape[0], np.int32)
-        coded_bands(q, edges, nb, coded)
-        lo = edges[:nb]
-        zero = np.add.reduceat(np.abs(q[:, : edges[nb]]), lo, axis=1) == 0
-        sel = zero & (lo >= self._nf_start) & (np.arange(nb) < coded[:, None]) & (fixed < 0)
-        sel &= (plan.noise_fill == 1)[:, None]
-        if not sel.any():
+        sel = self._fill_sel[nb]
+        if not fill_bands(q, edges, nb, self._nf_start, np.ascontiguousarray(fixed), plan.noise_fill,
+                          sel):
             return fixed
         rms = np.sqrt(np.maximum(self._energy, 1e-30) / self._widths[False][:nb])
         want = np.clip(np.round(4.0 * np.log2(rms * 16.0 / lvl) + SF_BIAS), 0, SF_MAX)
@@ -409,6 +406,34 @@ class AdaptiveQuantizer(Quantizer):
             return False
         plan.offsets = np.where(drop, plan.offsets + 60, plan.offsets).astype(np.int32)
         return True
+
+
+@njit(cache=True)
+def fill_bands(q: NDArray[np.int32], edges: NDArray[np.int32], nb: int, nf_start: int,
+                fixed: NDArray[np.int32], noise_fill: NDArray[np.int32],
+                sel: NDArray[np.bool_]) -> bool:
+    """``sel[c, b]``: band ``b`` of channel ``c`` quantized to zero below the channel's last
+    nonzero band, at or above ``nf_start``, not fixed, in a channel that noise-fills (1);
+    returns whether any is (no allocation: it runs every speech frame, live)."""
+    anyset = False
+    for c in range(q.shape[0]):
+        last = -1  # the last band with a nonzero value (coded bands = last + 1)
+        for b in range(nb):
+            for k in range(edges[b], edges[b + 1]):
+                if q[c, k] != 0:
+                    last = b
+                    break
+        for b in range(nb):
+            v = False
+            if noise_fill[c] == 1 and b < last + 1 and edges[b] >= nf_start and fixed[c, b] < 0:
+                v = True
+                for k in range(edges[b], edges[b + 1]):
+                    if q[c, k] != 0:
+                        v = False
+                        break
+            sel[c, b] = v
+            anyset = anyset or v
+    return anyset
 
 
 def make_quantizer(name: str, config: MdctConfig, bitrate: float = 96000.0,
