@@ -121,7 +121,7 @@ def quantize_gain(g_ls: float) -> int:
     g = min(GAIN_SCALE * g_ls, pf.gain((1 << pf.GAIN_BITS) - 1))
     if g < GAIN_MIN:
         return -1
-    return int(np.clip(round(g / pf.GAIN_STEP) - 1, 0, (1 << pf.GAIN_BITS) - 1))
+    return min(max(round(g / pf.GAIN_STEP) - 1, 0), (1 << pf.GAIN_BITS) - 1)
 
 
 class PitchPrefilter:

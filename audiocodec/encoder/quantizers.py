@@ -365,7 +365,7 @@ class AdaptiveQuantizer(Quantizer):
         self._energy = energy
         pe = float(np.sum(res.pe))
         self._pe_avg = pe if self._pe_avg == 0 else 0.95 * self._pe_avg + 0.05 * pe
-        demand = float(np.clip(0.25 + 0.5 * (pe / max(self._pe_avg, 1.0) - 1.0), 0.05, 1.0))
+        demand = min(max(0.25 + 0.5 * (pe / max(self._pe_avg, 1.0) - 1.0), 0.05), 1.0)
         if short:
             demand = 1.0
         return offsets, nf, demand

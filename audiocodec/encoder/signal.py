@@ -63,7 +63,7 @@ class SignalClassifier:
     def speech(self) -> float:
         """The speech weight, 0..1."""
         avg = self._state[4]
-        return float(np.clip((avg - SPEECH_LO) / (SPEECH_HI - SPEECH_LO), 0.0, 1.0))
+        return min(max((avg - SPEECH_LO) / (SPEECH_HI - SPEECH_LO), 0.0), 1.0)  # scalar: no np.clip
 
     def warm_up(self) -> None:
         """Load the compiled kernels now (on scratch state): never first inside an audio callback."""
