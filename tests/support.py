@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ROOT", "SHARED_AUDIO", "XrunCounter", "checkout_env", "jack_server", "jack_unavailable",
-    "live_command", "music_like", "shared_files", "snr_db", "tones_and_burst",
+    "live_command", "music_like", "receive_all", "shared_files", "snr_db", "tones_and_burst",
 ]
 
 SHARED_AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio"
@@ -213,3 +213,19 @@ def safe_decode(data: bytes) -> tuple[np.ndarray | None, DecodeReport, float]:
         assert y.dtype == np.float32 and y.ndim == 2 and y.shape[1] == rep.channels
     return y, rep, dt
 
+
+
+def receive_all(datagrams: list[bytes], drop: set[int] = frozenset(), **receiver: object
+                ) -> tuple[object, np.ndarray]:
+    """Feed every datagram but those at the ``drop`` positions to a fresh
+    ``net.Receiver(max_wait=10.0, **receiver)`` at time 0, then finish it: ``(receiver, pcm)``."""
+    from audiocodec import net
+
+    opts: dict[str, object] = {"max_wait": 10.0, **receiver}
+    rx = net.Receiver(**opts)  # type: ignore[arg-type]
+    out: list[np.ndarray] = []
+    for k, d in enumerate(datagrams):
+        if k not in drop:
+            out += rx.feed(d, 0.0)
+    out += rx.finish()
+    return rx, np.concatenate(out)

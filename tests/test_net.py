@@ -17,7 +17,7 @@ import threading
 import numpy as np
 import pytest
 import soundfile as sf
-from support import ROOT, checkout_env
+from support import ROOT, checkout_env, receive_all
 
 import audiocodec
 from audiocodec import net
@@ -168,14 +168,9 @@ def test_lost_control_packets_conceal_no_audio():
     header, packets, n = _encode(x, "mdct", low_delay=True)
     dgs = _datagrams(header, packets, len(x), n=n, header_interval=0.05)
     control = [k for k in range(3, len(dgs) - 4) if net.parse_rtp(dgs[k]).pt == 97]
-    rx = net.Receiver(max_wait=10.0)
-    out: list[np.ndarray] = []
-    for k, d in enumerate(dgs):
-        if k not in control:
-            out += rx.feed(d, 0.0)
-    out += rx.finish()
+    rx, y = receive_all(dgs, set(control))
     assert len(control) > 5 and rx.stats.packets_concealed == 0
-    np.testing.assert_array_equal(np.concatenate(out), _offline_decode(header, packets, set(), len(x)))
+    np.testing.assert_array_equal(y, _offline_decode(header, packets, set(), len(x)))
 
 
 def test_receiver_with_sdp_needs_no_inband_header():
@@ -184,14 +179,10 @@ def test_receiver_with_sdp_needs_no_inband_header():
     dgs = _datagrams(header, packets, len(x), n=n, header_interval=100.0)
     sdp = net.parse_sdp(net.render_sdp(header, host="127.0.0.1", port=5004))
     assert sdp.header == header and sdp.payload_type == 96 and sdp.port == 5004
-    rx = net.Receiver(max_wait=10.0, header=sdp.header)
-    out: list[np.ndarray] = []
-    for d in dgs:
-        if net.parse_rtp(d).pt == 96 or d[12:13] == b"E":  # no in-band header at all
-            out += rx.feed(d, 0.0)
-    out += rx.finish()
+    inband = {k for k, d in enumerate(dgs) if not (net.parse_rtp(d).pt == 96 or d[12:13] == b"E")}
+    rx, y = receive_all(dgs, inband, header=sdp.header)  # no in-band header at all
     assert rx.stats.headers_seen == 0 and rx.done
-    np.testing.assert_array_equal(np.concatenate(out), _offline_decode(header, packets, set(), len(x)))
+    np.testing.assert_array_equal(y, _offline_decode(header, packets, set(), len(x)))
 
 
 def test_receiver_time_rule_and_late_packets():

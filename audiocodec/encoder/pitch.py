@@ -28,7 +28,6 @@ GAIN_SCALE = 0.8
 GAIN_MIN = 0.15
 SUBHARMONIC_R = 0.85  # a lag of a half or a third of the best is taken when this close
 SEARCH_RATE = 12000.0
-ANALYSIS_SPAN = 1.0  # of N: the samples the period and gain are measured on
 #: Streams under this bitrate are coded without the filter. Mono speech, Zimtohrli without ->
 #: with, 10 ms layout (125 packets/s): 3.53 -> 3.39 at 24 kbit/s (PESQ-WB 2.15 -> 3.04), 3.71 ->
 #: 3.68 at 26k, 3.86 -> 3.90 at 28k, 4.11 -> 4.18 at 32k; 16 ms layout (512 + 256): 3.52 -> 3.37
@@ -204,7 +203,7 @@ class PitchPrefilter:
         if pf.is_reset_block(block, self.interval):
             return
         mono_mix(self._raw, self._mono)
-        t, g_ls = search(self._mono, int(ANALYSIS_SPAN * self.n), self.t_min, self.t_max,
+        t, g_ls = search(self._mono, self.n, self.t_min, self.t_max,
                          self._dec, SUBHARMONIC_R, self._taps, self._scratch)
         q = quantize_gain(g_ls) if t else -1
         if q >= 0:
