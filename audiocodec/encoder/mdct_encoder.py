@@ -62,6 +62,12 @@ class _RateState:
     ratio: float = 1.0  # actual/estimated bits, tracked to correct the estimator
     last_g: int = 120
 
+    def coded(self, g: int, est: float, nbytes: int) -> None:
+        """After a frame is coded at step ``g``: track the estimator's error, start there next."""
+        if est > 64:
+            self.ratio = 0.9 * self.ratio + 0.1 * (8 * nbytes / est)
+        self.last_g = g
+
 
 class MdctEncoder:
     """Per-stream MDCT encoding state (the options are the :class:`audiocodec.Encoder`'s)."""
@@ -290,9 +296,7 @@ class MdctEncoder:
                           cap / max(0.5, fr.ratio), fr.last_g, self._sf[:, :nb], self._qbuf,
                           self.coarse_sf)
         g, est, nbytes = self._fit_payload(coefs, dither, plan, edges, nb, law, fixed, g, cap)
-        if est > 64:
-            fr.ratio = 0.9 * fr.ratio + 0.1 * (8 * nbytes / est)
-        fr.last_g = g
+        fr.coded(g, est, nbytes)
         if nbytes > 254:
             return b""
         return bytes([info & ~aqc.INFO_LAST]) + self._buf[:nbytes].tobytes()
@@ -325,11 +329,8 @@ class MdctEncoder:
             rate.quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
         g, est, nbytes = self._fit_payload(coefs, dither, plan, edges, nb, law, fixed, g,
                                            max(per_frame + max(0.0, rs.reservoir) - 8 * head_bytes, 64.0))
-        used = 8 * (nbytes + head_bytes)
-        if est > 64:
-            rs.ratio = 0.9 * rs.ratio + 0.1 * (8 * nbytes / est)
-        rs.reservoir = min(max_res, rs.reservoir + per_frame - used)
-        rs.last_g = g
+        rs.reservoir = min(max_res, rs.reservoir + per_frame - 8 * (nbytes + head_bytes))
+        rs.coded(g, est, nbytes)
         return nbytes
 
     def _fit_payload(self, coefs: NDArray[np.float64], dither: NDArray[np.float64], plan: Plan,
