@@ -495,6 +495,7 @@ def info(src: str | os.PathLike[str]) -> dict[str, Any]:
         "version": bs.VERSION, "extension": [bs.TAG_NAMES.get(t, f"0x{t:02x}") for t, _ in header.extension],
         "header_from_copy": stats.header_from_copy, "tags": tagging.of_header(header),
         "postfilter_reset_interval": bs.pitch_filter_interval(header),
+        "sf_intra_interval": bs.sf_predict_interval(header),
         "fec": header.find(bs.TAG_FEC) is not None,
     }
 

@@ -179,6 +179,10 @@ class Encoder:
         In-band FEC (MDCT, 1-2 channels, a bitrate): every packet also carries a coarse copy
         of the previous frame, a quarter of its bits, which a decoder uses when that frame's
         packet is lost (``Decoder.decode(None, next_packet=...)``).
+    sf_predict : bool or None
+        Scale factors predicted from the previous frame (:mod:`audiocodec.core.entropy`),
+        with a frame that predicts nothing every 16 packets: None or True turns it on (MDCT,
+        1-2 channels), False writes streams every frame of which decodes on its own.
     """
 
     def __init__(
@@ -188,6 +192,7 @@ class Encoder:
         serial: int | None = None, total_samples: int | None = None, dither: bool = False,
         tuning: Any = None, observer: Observer | None = None, extension: aqc.Extension = (),
         signal: str = "auto", postfilter: bool | None = None, fec: bool = False,
+        sf_predict: bool | None = None,
     ) -> None:
         self.sample_rate = sample_rate_of(sample_rate)  # 44100.5 or '48000' is an error
         self.channels = channels
@@ -214,6 +219,8 @@ class Encoder:
             raise InputError("postfilter applies only to 1-2 channel mdct streams")
         if fec and (mode != "mdct" or self.channels > 2 or quality is not None):
             raise InputError("fec applies only to 1-2 channel mdct streams at a bitrate (not --quality)")
+        if sf_predict and (mode != "mdct" or self.channels > 2):
+            raise InputError("sf_predict applies only to 1-2 channel mdct streams")
         if self.serial is None:
             self.serial = int.from_bytes(os.urandom(4), "little")
         try:
@@ -221,9 +228,9 @@ class Encoder:
         except HeaderError as e:
             raise InputError(f"header extension: {e}") from None
         for tag, _ in self.extension:
-            if tag in (aqc.TAG_PITCH_FILTER, aqc.TAG_FEC):
+            if tag in (aqc.TAG_PITCH_FILTER, aqc.TAG_FEC, aqc.TAG_SF_PREDICT):
                 raise InputError(f"header extension: the {aqc.TAG_NAMES[tag]} record is the "
-                                 f"encoder's own (postfilter=, fec=)")
+                                 f"encoder's own (postfilter=, fec=, sf_predict=)")
         module, cls = _ENCODERS[mode, self.channels > 2].split(":")
         make = getattr(importlib.import_module(module), cls)
         self._mode: ModeEncoder = make(
@@ -232,7 +239,8 @@ class Encoder:
             frame_size=frame_size, adpcm_method=adpcm_method, serial=int(self.serial), dither=dither,
             tuning=tuning, observer=observer, signal=signal,
             **({} if postfilter is None else {"postfilter": postfilter}),
-            **({"fec": True} if fec else {}))
+            **({"fec": True} if fec else {}),
+            **({"sf_predict": False} if sf_predict is False else {}))
         self._in_count = 0
         self._flushed = False
         self._pending = Fifo(self.channels, self._mode.capacity())
@@ -333,6 +341,12 @@ class Decoder:
     def config(self) -> Any:
         """The mode's frozen configuration (an :class:`audiocodec.core.MdctConfig` for MDCT)."""
         return getattr(self._mode, "config", None)
+
+    @property
+    def frames_waiting(self) -> int:
+        """Frames that predicted their scale factors from a frame this decoder never decoded
+        (after a start mid-stream or a reset) and were concealed; counted in ``frames_decoded``."""
+        return int(getattr(self._mode, "frames_waiting", 0))
 
     @property
     def conceals_tail(self) -> bool:

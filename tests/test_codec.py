@@ -140,8 +140,10 @@ def test_higher_bitrate_never_worse_snr() -> None:
     assert snrs == sorted(snrs)
 
 
+@pytest.mark.parametrize("pred", [-1, 0, 1])
 @pytest.mark.parametrize("coarse", [False, True])
-def test_entropy_roundtrip_seeded(coarse: bool) -> None:
+def test_entropy_roundtrip_seeded(coarse: bool, pred: int) -> None:
+    """Payload round trip without the prediction bit (-1), intra (0) and predicted (1)."""
     rng = np.random.default_rng(4)
     mag0, sf0, ms0 = entropy.model_tables()
     edges = np.linspace(0, 256, 17).astype(np.int32)
@@ -157,19 +159,31 @@ def test_entropy_roundtrip_seeded(coarse: bool) -> None:
             sf = np.clip(g[:, None] + np.cumsum(steps, axis=1), 0, 254).astype(np.int32)
         sf[:, 0] = g
         sf[1, nbc[1] :] = sf[1, nbc[1] - 1] if nbc[1] else g[1]
+        # the reference: another frame's G, S (its g sometimes out of the +-15 symbol range)
+        ref = np.zeros((2, 17), np.int32)
+        ref[:, 0] = np.clip(g + rng.integers(-20, 21, 2), 0, 255)
+        ref[:, 1:] = np.clip(sf + rng.integers(-3, 4, sf.shape), 0, 255)  # odd: parity rule
+        if pred == 1:
+            assert entropy.sf_predictable(sf, g, nbc, ref, coarse)
         nf = np.array([3, 0], np.int32)
         ms = rng.integers(0, 2, 16).astype(np.uint8)
         buf = np.zeros(8192, np.uint8)
         pf_t, pf_q = (int(rng.integers(0, 1 << 10)), int(rng.integers(0, 8))) if coarse else (0, -1)
         n = entropy.encode_payload(q, sf, g, nbc, nf, ms, True, coarse, edges, mag0, sf0, ms0, buf,
-                                   10, pf_t, pf_q)
+                                   10, pf_t, pf_q, ref, pred)
         outs = [np.zeros_like(a) for a in (q, sf, g, nbc, nf, ms)]
         pf_out = np.zeros(2, np.int32)
+        pred_out = np.full(1, -5, np.int32)
         r = entropy.decode_payload(buf[:n].copy(), n, 2, 16, True, coarse, edges, mag0, sf0, ms0, *outs,
-                                   10 if pf_q >= 0 else 0, pf_out)
+                                   10 if pf_q >= 0 else 0, pf_out, ref, pred >= 0, True, pred_out)
         assert r == 0
+        assert pred_out[0] == max(pred, 0)
         for a, b in zip((q, sf, g, nbc, nf), outs[:5], strict=True):
             np.testing.assert_array_equal(a, b)
+        if pred == 1:  # without a reference a predicted frame is refused, not misdecoded
+            r = entropy.decode_payload(buf[:n].copy(), n, 2, 16, True, coarse, edges, mag0, sf0, ms0,
+                                       *outs, 10 if pf_q >= 0 else 0, pf_out, ref, True, False, pred_out)
+            assert r == entropy.ERR_NO_REFERENCE
         if pf_q >= 0:  # the pitch post-filter's fields, when the frame has them
             assert (pf_out[0], pf_out[1]) == (pf_t, pf_q)
 
@@ -260,6 +274,10 @@ def test_rate_search_matches_exhaustive_scan(seed: int) -> None:
     fixed = np.full((2, nb), -1, np.int32)
     law = LAW_POWER if seed % 2 else LAW_UNIFORM
     coarse = seed >= 3
+    pred = seed % 3 // 2  # seeds 2 and 5 estimate with a reference to predict from
+    ref = np.zeros((2, 1 + nb), np.int32)
+    ref[:, 0] = 100
+    ref[:, 1:] = 100 + offsets
     mag = np.empty_like(coefs)
     quant.magnitudes(coefs, law, mag)
     dither = np.zeros_like(coefs)
@@ -267,17 +285,17 @@ def test_rate_search_matches_exhaustive_scan(seed: int) -> None:
     q_a, q_b = np.zeros((2, 1024), np.int32), np.zeros((2, 1024), np.int32)
     for target in (200.0, 1500.0, 6000.0, 1e9):
         want = quant.search_g_reference(coefs, mag, dither, offsets, fixed, edges, nb, law, target, sf_b, q_b,
-                                           coarse)
+                                           coarse, ref, pred)
         for guess in (0, want - 3, want, want + 1, want + 40, SF_MAX):
             g = quant.search_g(coefs, mag, dither, offsets, fixed, edges, nb, law, target, guess, sf_a, q_a,
-                               coarse)
+                               coarse, ref, pred)
             # what the search guarantees: g fits and g - 1 does not ...
-            assert quant.estimate_bits(q_a, sf_a, edges, nb, coarse) <= target or g == SF_MAX
+            assert quant.estimate_bits(q_a, sf_a, edges, nb, coarse, ref, pred) <= target or g == SF_MAX
             if 0 < g < SF_MAX:
                 sf_c, q_c = sf_a.copy(), q_a.copy()
                 quant.make_sf(offsets, g - 1, nb, fixed, sf_c, coarse)
                 quant.quantize_mag(coefs, mag, dither, sf_c, edges, nb, law, q_c)
-                assert quant.estimate_bits(q_c, sf_c, edges, nb, coarse) > target
+                assert quant.estimate_bits(q_c, sf_c, edges, nb, coarse, ref, pred) > target
             # ... which on these seeds (estimate monotone near the targets) is the scan's answer
             assert g == want, (target, guess)
             np.testing.assert_array_equal(sf_a, sf_b)

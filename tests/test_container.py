@@ -68,7 +68,9 @@ def test_file_layout_header_pages_and_granules() -> None:
         granule += 0 if p.is_header else len(p.packets) * h.frame_size
         assert p.granule == granule
     sizes = {len(p.packets) for _, p in ps[:-2] if not p.is_header}
-    assert sizes == {-(-(pages.PAGE_MS * 16) // h.frame_size)}  # PAGE_MS at 16 kHz
+    # PAGE_MS at 16 kHz (25 packets), as the multiple of the sf_predict interval nearest it
+    assert -(-(pages.PAGE_MS * 16) // h.frame_size) == 25
+    assert sizes == {pages.page_packets(h.frame_size, 16000, bs.sf_predict_interval(h))} == {32}
 
 
 @pytest.mark.parametrize("mode", list(MODES))
@@ -93,7 +95,8 @@ def test_header_extension_is_written_parsed_and_skipped() -> None:
     x = tone(4000, 2)
     data = audiocodec.encode(x, 16000, serial=9, extension=ext)
     h = bs.StreamHeader.unpack(data)
-    assert h.extension == ext and h.find(bs.TAG_SOURCE_FORMAT) == b"PCM_24"
+    # the caller's records after the encoder's own (scale-factor prediction here)
+    assert h.extension == (bs.sf_predict_record(16),) + ext and h.find(bs.TAG_SOURCE_FORMAT) == b"PCM_24"
     y, _ = audiocodec.decode(data)
     plain, _ = audiocodec.decode(audiocodec.encode(x, 16000, serial=9))
     np.testing.assert_array_equal(y, plain)  # unknown tag 0x42 skipped
@@ -155,6 +158,10 @@ def test_damaged_page_is_concealed_packet_by_packet(mode: str) -> None:
         first = (page.granule // n - len(page.packets))  # index of the page's first packet
         np.testing.assert_array_equal(y[: first * n - delay], ref[: first * n - delay])
         a = (page.granule // n + (0 if mode == "adpcm" else 1)) * n - delay
+        intra = bs.sf_predict_interval(h)
+        if intra is not None:  # the scale factors drift until the next intra packet (+ pre-roll)
+            assert np.abs(y[a:]).max() <= 2 * np.abs(ref).max()
+            a = max(a, (-(-(page.granule // n) // intra) * intra + 1) * n - delay)
         if mode == "adpcm":  # every packet carries its predictor state: exact after the loss
             np.testing.assert_array_equal(y[a:], ref[a:])
         else:  # one packet of pre-roll; noise fill draws from the RNG concealment used
@@ -272,7 +279,9 @@ def test_decoder_starts_at_a_reset_point() -> None:
     ref, _ = audiocodec.decode(good)
     h = bs.StreamHeader.unpack(good)
     dp = data_pages(good)
-    prev, (_, page) = dp[2][1], dp[3]
+    # the pages are half the sf_predict interval long: every other one is a reset point
+    assert [p.flags for _, p in dp] == [pages.FLAG_RESET if i % 2 == 0 else 0 for i in range(len(dp))]
+    prev, (_, page) = dp[1][1], dp[2]
     dec = Decoder(h)
     dec.start_at(prev.granule)
     y = np.concatenate([dec.decode(bytes(p)) for p in page.packets])

@@ -124,7 +124,7 @@ def test_streams_record_and_packet_rules() -> None:
         assert aqc.pitch_filter_interval(h0) is None, (rate, opts)
 
     # a packet with post-filter fields in a stream without the record is refused, not misread
-    bare = dataclasses.replace(h, extension=())
+    bare = dataclasses.replace(h, extension=tuple(r for r in h.extension if r[0] != aqc.TAG_PITCH_FILTER))
     dec = Decoder(bare.pack())
     for p in packets[: flagged[0]]:
         dec.decode(p)
@@ -168,7 +168,8 @@ def test_period_field_above_the_range_is_refused() -> None:
     z = np.zeros(1, np.int32)
     n = entropy.encode_payload(np.zeros((1, N), np.int32), np.full((1, nb), 100, np.int32),
                                np.array([100], np.int32), z, z, np.zeros(nb, np.uint8), False, True,
-                               edges, mag0, sf0, ms0, buf, bits, (1 << bits) - 1, 3)
+                               edges, mag0, sf0, ms0, buf, bits, (1 << bits) - 1, 3,
+                               np.zeros((1, 1 + nb), np.int32), 0)  # the stream's sf_predict bit: 0
     info = INFO_PITCH | 0x20  # coarse scale factors, as low delay codes them
     with pytest.raises(FrameError, match="above"):
         dec.decode(bytes([info]) + buf[:n].tobytes())

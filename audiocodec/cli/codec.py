@@ -171,6 +171,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         print("  in-band FEC: on")
     if d.get("postfilter_reset_interval"):
         print(f"  pitch post-filter: on (reset point every {d['postfilter_reset_interval']} frames)")
+    if d.get("sf_intra_interval"):
+        print(f"  scale-factor prediction: on (intra frame every {d['sf_intra_interval']} frames)")
     for key, value in d.get("tags", {}).items():
         print(f"  {key.lower()}: {value}")
     if d.get("missing_samples"):

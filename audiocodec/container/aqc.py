@@ -73,7 +73,13 @@ records so that rewriting the header preserves them. Tags defined so far:
                            every packet's mode bytes end with a redundant
                            copy of the previous frame and its length
                            (:mod:`audiocodec.core.layout`, "In-band FEC")
-    0x82 .. 0xFF           reserved, critical
+    0x82  sf_predict       critical; u16 intra interval K, 1..65535; only in
+                           1-2 channel MDCT streams: every payload has the
+                           prediction bit, and frames may predict their scale
+                           factors from the last decoded frame; an encoder
+                           predicts in no packet whose index % K is 0
+                           (:mod:`audiocodec.core.entropy`)
+    0x83 .. 0xFF           reserved, critical
 
 Codec packet (what :class:`audiocodec.Encoder` returns and
 :class:`audiocodec.Decoder` takes; 1 .. 65535 bytes)::
@@ -152,10 +158,11 @@ TAG_TEXT_TAGS = 0x05
 TAG_CRITICAL = 0x80
 TAG_PITCH_FILTER = 0x80
 TAG_FEC = 0x81
+TAG_SF_PREDICT = 0x82
 TAG_NAMES = {TAG_PADDING: "padding", TAG_SOURCE_RATE: "source_rate",
              TAG_SOURCE_FORMAT: "source_format", TAG_CHANNEL_MAP: "channel_map",
              TAG_SEEK_INDEX: "seek_index", TAG_TEXT_TAGS: "text_tags",
-             TAG_PITCH_FILTER: "pitch_filter", TAG_FEC: "fec"}
+             TAG_PITCH_FILTER: "pitch_filter", TAG_FEC: "fec", TAG_SF_PREDICT: "sf_predict"}
 
 # frame-size field ranges (the one home of these rules; encoders check against them)
 MDCT_FRAME_MIN, MDCT_FRAME_MAX, MDCT_FRAME_MULTIPLE = 64, 2048, 8
@@ -210,6 +217,9 @@ def _check_record(tag: int, value: bytes, channels: int) -> None:
     elif tag == TAG_FEC:
         if n != 0:
             raise HeaderError(f"fec record must be empty, got {n} bytes")
+    elif tag == TAG_SF_PREDICT:
+        if n != 2 or struct.unpack("<H", value)[0] < 1:
+            raise HeaderError(f"sf_predict record must be a u16 in 1..65535, got {value.hex()}")
     elif tag & TAG_CRITICAL:
         raise HeaderError(f"header extension tag 0x{tag:02x} is critical and unknown to this decoder")
 
@@ -222,6 +232,17 @@ def pitch_filter_record(interval: int) -> tuple[int, bytes]:
 def pitch_filter_interval(h: StreamHeader) -> int | None:
     """The reset interval of a stream whose packets may carry post-filter parameters, or None."""
     value = h.find(TAG_PITCH_FILTER)
+    return None if value is None else int(struct.unpack("<H", value)[0])
+
+
+def sf_predict_record(interval: int) -> tuple[int, bytes]:
+    """The ``sf_predict`` record for an intra interval of ``interval`` packets."""
+    return TAG_SF_PREDICT, struct.pack("<H", interval)
+
+
+def sf_predict_interval(h: StreamHeader) -> int | None:
+    """The intra interval K of a stream whose frames may predict their scale factors, or None."""
+    value = h.find(TAG_SF_PREDICT)
     return None if value is None else int(struct.unpack("<H", value)[0])
 
 
@@ -365,7 +386,7 @@ class StreamHeader:
         return next((v for t, v in self.extension if t == tag), None)
 
     def validate(self) -> None:
-        for tag in (TAG_PITCH_FILTER, TAG_FEC):
+        for tag in (TAG_PITCH_FILTER, TAG_FEC, TAG_SF_PREDICT):
             if self.find(tag) is not None and (self.mode != MODE_MDCT or self.channels > 2):
                 raise HeaderError(f"{TAG_NAMES[tag]} record in a stream other than 1-2 channel MDCT")
         if self.flags & ~FLAG_BLOCK_SWITCHING:

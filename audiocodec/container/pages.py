@@ -38,9 +38,12 @@ A valid file is a valid stream header followed by pages of consecutive
 ending with the page holding the packet whose TOC has the last-packet bit.
 The writer's rule (not normative) closes a page after the packet that brings
 it to ``PAGE_MS`` of audio and ``PAGE_MIN_PACKETS`` packets, at 255 packets,
-at ``PAGE_MAX_BODY`` bytes of packets, or at the end of the stream; every
-data page it writes is a RESET page (today's packets need no state but the
-MDCT overlap).
+at ``PAGE_WRITE_BODY`` bytes of packets, or at the end of the stream; in a stream
+with the ``sf_predict`` record the page length is a multiple or a divisor of its
+interval K and pages end at multiples of it (:func:`page_packets`). A data page is a RESET page
+when decoding can start at its first packet: always without ``sf_predict`` (the
+packets need no state but the MDCT overlap), else when that packet's index is a
+multiple of K (it predicts nothing).
 
 Reading. A reader takes the leading header if it is intact, else the first
 HEADER page whose header is valid (scanning from the start of the file). It
@@ -248,8 +251,9 @@ class PageWriter:
                  min_packets: int = PAGE_MIN_PACKETS, header_repeat_s: float = HEADER_REPEAT_S) -> None:
         self.header = header
         n, rate = header.frame_size, header.sample_rate
-        self._page_packets = max(min_packets, -(-int(page_ms * rate) // (1000 * n)))
-        self._page_packets = min(MAX_COUNT, self._page_packets)
+        # with scale-factor prediction a page starts at an intra packet, so it can be a RESET page
+        self._align = aqc.sf_predict_interval(header)
+        self._page_packets = page_packets(n, rate, self._align, page_ms, min_packets)
         self._repeat = max(1, round(header_repeat_s * rate / n))  # packets between header copies
         self._pending: list[bytes] = []
         self._bytes = 0
@@ -267,7 +271,9 @@ class PageWriter:
     def add(self, packet: bytes) -> bytes:
         self._pending.append(packet)
         self._bytes += len(packet)
-        if len(self._pending) >= self._page_packets or self._bytes >= PAGE_WRITE_BODY:
+        # pages end at multiples of the page length (after a page cut short by its size, the
+        # next ends there too, so the pages keep starting at intra packets)
+        if (self._packets + len(self._pending)) % self._page_packets == 0 or self._bytes >= PAGE_WRITE_BODY:
             return self._close()
         return b""
 
@@ -276,9 +282,10 @@ class PageWriter:
         return out + self._copy()
 
     def _close(self) -> bytes:
+        reset = self._align is None or self._packets % self._align == 0
         self._packets += len(self._pending)
-        page = pack_page(self.header.serial, FLAG_RESET, self._seq, self._packets * self.header.frame_size,
-                         self._pending)
+        page = pack_page(self.header.serial, FLAG_RESET if reset else 0, self._seq,
+                         self._packets * self.header.frame_size, self._pending)
         self._pending, self._bytes = [], 0
         self._seq += 1
         self.offset += len(page)
@@ -306,11 +313,27 @@ class PageWriter:
                                             for off, seq, granule in self.header_copies]
 
 
-def framing_bits(frame_size: int, sample_rate: int, packet_bytes: float) -> float:
+def page_packets(frame_size: int, sample_rate: int, align: int | None = None,
+                 page_ms: float = PAGE_MS, min_packets: int = PAGE_MIN_PACKETS) -> int:
+    """Packets in the writer's full page: ``page_ms`` of audio, at least ``min_packets``, at
+    most 255; with ``align`` (a stream's ``sf_predict`` interval K) the nearest (in ratio,
+    the longer on a tie) multiple or divisor of K, so that every K-th packet starts a page."""
+    k = min(MAX_COUNT, max(min_packets, -(-int(page_ms * sample_rate) // (1000 * frame_size))))
+    if align is None:
+        return k
+    cands = [align * m for m in range(1, MAX_COUNT // align + 1)]
+    cands += [d for d in range(1, align) if align % d == 0 and d >= min_packets]
+    if not cands:
+        return k
+    return min(cands, key=lambda c: (abs(math.log(c / k)), -c))
+
+
+def framing_bits(frame_size: int, sample_rate: int, packet_bytes: float, align: int | None = None) -> float:
     """Average bits the writer's pages add per packet (page header and CRC shared by the
     page's packets, the packet's length field, the header copies), for encoders that aim
-    the whole file at a bitrate; ``packet_bytes`` is the expected packet size."""
-    per_page = max(PAGE_MIN_PACKETS, min(MAX_COUNT, math.ceil(PAGE_MS * sample_rate / 1000.0 / frame_size)))
+    the whole file at a bitrate; ``packet_bytes`` is the expected packet size, ``align`` as
+    for :func:`page_packets`."""
+    per_page = page_packets(frame_size, sample_rate, align)
     length_field = 1 if packet_bytes < 128 else 2
     copies = (FIXED_SIZE + 1 + CRC_SIZE + aqc.HEADER_SIZE) * frame_size / (HEADER_REPEAT_S * sample_rate)
     return 8.0 * ((FIXED_SIZE + CRC_SIZE) / per_page + length_field + copies)

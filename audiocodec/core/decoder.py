@@ -64,6 +64,12 @@ class MdctDecoder:
                       if interval is not None else None)
         self._pf = np.zeros(2, dtype=np.int32)
         self.fec = h.find(aqc.TAG_FEC) is not None
+        # scale-factor prediction: the last decoded frame's G, S (entropy.py)
+        self._sf_predict = aqc.sf_predict_interval(h) is not None
+        self._ref = np.zeros((h.channels, 1 + nb), dtype=np.int32)
+        self._ref_short: bool | None = None  # None: no reference (start, reset)
+        self._pred_out = np.zeros(1, dtype=np.int32)
+        self.frames_waiting = 0  # predicted frames concealed for want of a reference
 
     def decode(self, info: int, body_bytes: bytes) -> NDArray[np.float64]:
         """Decode one payload's range-coded body; ``info`` is its info byte (in an FEC stream
@@ -82,7 +88,7 @@ class MdctDecoder:
             return None
         if section[0] & aqc.INFO_LAST:
             raise FrameError(f"redundant copy's info byte 0x{section[0]:02x} has bit 7 set")
-        return self._decode(section[0], section[1:])
+        return self._decode(section[0], section[1:], primary=False)
 
     @staticmethod
     def _split(body: bytes) -> tuple[bytes, bytes]:
@@ -94,7 +100,10 @@ class MdctDecoder:
             raise FrameError(f"redundant section of {k} bytes in a {len(body)}-byte packet body")
         return body[: len(body) - 1 - k], body[len(body) - 1 - k : -1]
 
-    def _decode(self, info: int, body_bytes: bytes) -> NDArray[np.float64]:
+    def _decode(self, info: int, body_bytes: bytes, primary: bool = True) -> NDArray[np.float64]:
+        """Decode one payload; an FEC copy (``primary`` False) leaves the scale-factor
+        reference alone: the next packet predicted from the lost frame's own, far finer steps,
+        which the last decoded packet's are nearer than the copy's."""
         c = self.config
         short = bool(info & INFO_SHORT)
         if short and not c.block_switching:
@@ -115,9 +124,20 @@ class MdctDecoder:
         mag0, sf0, ms0 = entropy.model_tables()
         r = entropy.decode_payload(body, body.shape[0], self.channels, nb, ms_on,
                                    bool(info & INFO_COARSE_SF), edges, mag0, sf0, ms0, self._q, sf,
-                                   self._g, self._nbc, self._nf, self._ms, pf_bits, self._pf)
+                                   self._g, self._nbc, self._nf, self._ms, pf_bits, self._pf,
+                                   self._ref, self._sf_predict, self._ref_short == short,
+                                   self._pred_out)
+        if r == entropy.ERR_NO_REFERENCE:
+            # a predicted frame after a start, a reset or a block-type change it did not see:
+            # nothing to predict from until the next intra frame (at most K - 1 packets)
+            self.frames_waiting += 1
+            return self.conceal()
         if r != 0:
             raise FrameError("frame payload does not decode (damaged)")
+        if self._sf_predict and primary:
+            self._ref[:, 0] = self._g
+            self._ref[:, 1 : 1 + nb] = sf  # past nbc: filled as decode_payload leaves them
+            self._ref_short = short
         params = (0, 0.0)
         if post is not None:
             if pf_bits and post.t_min + self._pf[0] > post.t_max:

@@ -11,24 +11,55 @@ range-coded stream; the container frames it, see :mod:`audiocodec.container.aqc`
 
     if info bit 6:       T - T_min  P bits raw   pitch post-filter period, P = period_bits
                          q      3 bits raw   its gain index (:mod:`.postfilter`)
-    for each channel c:  g[c]   8 bits raw   global step index
+    if sf_predict:       i      1 bit raw    1 = the scale factors are predicted from the
+                                             reference frame (below); streams with the
+                                             ``sf_predict`` header record only
+    for each channel c:  g[c]   8 bits raw   global step index; when i = 1, instead a symbol
+                                             of SF model 1: e = g[c] - G[c] + 16 for
+                                             |g[c] - G[c]| <= 15, else 0 (escape) followed
+                                             by g[c] in 8 raw bits
                          nbc[c] W bits raw   number of coded bands (rest are zero),
                                              W = bits to hold 0..nb (nb bands in the frame)
                          nf[c]  3 bits raw   noise-fill level (0 = off)
     if stereo_ms:        one adaptive binary flag per band b < max(nbc)   (1 = M/S)
-    for each channel c:  for b < nbc[c]: d = sf[c,b] - sf[c,b-1] (sf[c,-1] = g[c]),
+    for each channel c:  i = 0: for b < nbc[c]: d = sf[c,b] - sf[c,b-1] (sf[c,-1] = g[c]),
                          or d / 2 in a coarse frame (info bit 5: steps in 3 dB units,
-                         every d even), as a symbol of the 32-ary SF model, offset 16
+                         every d even), as a symbol of SF model 0, offset 16;
+                         i = 1: sf[c,0] = g[c], not coded; for 1 <= b < nbc[c]:
+                         r = sf[c,b] - p (r / 2 in a coarse frame) as a symbol of SF
+                         model 2, offset 16, p = sf_prediction(sf[c,b-1], S[c,b],
+                         S[c,b-1], g[c], coarse)
     for each channel c:  for k < edges[nbc[c]]: |q| as a symbol of the 18-ary
                          magnitude model selected by the context
                          ctx(2*|q[k-1]| + |q[k-2]|); 17 is an escape followed
                          by |q| - 17 in Exp-Golomb order 0 (raw bits);
                          then the sign as a raw bit when q != 0.
 
+Scale-factor prediction (streams with the ``sf_predict`` record,
+:mod:`audiocodec.container.aqc`). The reference of a frame is the last frame the decoder
+decoded from its own packet (an FEC copy, coded at a quarter of the bits, and a concealed frame
+change nothing): its g ``G[c]`` and scale factors ``S[c, b]``, every band of its layout, those
+past its coded bands equal to the last coded one's (g when none is coded), as the decoder fills
+them. The reference changes values, never how a payload parses, so a decoder with a stale one
+stays in step. Where ``S`` is flat the prediction is ``a``, the intra one. ``sf_prediction`` is
+the median of ``a``, ``S[c,b]`` and ``a + S[c,b] - S[c,b-1]`` (``a = sf[c,b-1]``: the planar
+predictor of LOCO-I / JPEG-LS), and in a coarse frame moved down by 1 when its parity differs
+from ``g[c]``'s (every step of a coarse frame has g's parity). An encoder writes i = 0 in
+packets whose index is a multiple of the record's intra interval K, in the first packet after a
+short/long block change, and in FEC copies; i = 1 only when every r is in -16..15. A decoder
+without a reference (at its start, after a reset or a seek) or whose reference is of the other
+block type (short/long) does not decode an i = 1 frame: it conceals it and counts it as
+waiting. After a loss its reference is older than the encoder's: the frames up to the next i =
+0 decode with steps off by the difference (drift, at most K - 1 frames), as Opus's predicted
+band energies do; a predicted g or step outside 0..255 is clamped to it (an encoder never
+writes one).
+
 Initial model frequencies are not trained tables: the magnitude models start
 from a geometric distribution ``p(s) ~ r**s`` with the mean ``MAG_MEANS[ctx]``
 for the context (``r = mu / (1 + mu)``), scaled to ``PRIOR_TOTAL``; the SF
-model starts from a two-sided geometric centred on 0 with mean |delta| 1.
+models start from two-sided geometrics centred on 0 with mean ``SF_MEANS[model]`` (1 for the
+band-to-band delta, 2 for g's change, 0.7 for the prediction residual: the means measured on
+the SQAM items and speech in ``docs/TUNING.md``).
 """
 
 from __future__ import annotations
@@ -46,6 +77,9 @@ NSYM_MAG = 18
 ESCAPE = NSYM_MAG - 1
 NSYM_SF = 32
 SF_OFFSET = 16
+SF_MEANS = (1.0, 2.0, 0.7)  # SF models: intra delta, g's change, prediction residual
+SF_INTRA, SF_G, SF_PRED = 0, 1, 2
+G_ESCAPE = 0  # SF model 1's symbol for "g follows in 8 raw bits"
 MAX_EG_BITS = 24
 MAX_ESCAPE = (1 << 15) - ESCAPE  # |q| <= 2**15 (quant.QMAX)
 
@@ -61,6 +95,7 @@ _CODE, _DRANGE, _DPOS, _DOVR, _DR = range(5)  # _DR: range // total of the pendi
 
 ERR_OVERRUN = -1
 ERR_BAD_VALUE = -2
+ERR_NO_REFERENCE = -3  # a predicted frame (i = 1) and no usable reference
 
 
 def _geometric(nsym: int, mean: float, two_sided: bool) -> NDArray[np.int32]:
@@ -76,9 +111,9 @@ def _geometric(nsym: int, mean: float, two_sided: bool) -> NDArray[np.int32]:
 
 
 def initial_models() -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int32]]:
-    """Fresh model tables: (mag[N_CTX, 18], sf[1, 32], ms[1, 2])."""
+    """Fresh model tables: (mag[N_CTX, 18], sf[3, 32], ms[1, 2])."""
     mag = np.stack([_geometric(NSYM_MAG, float(m), False) for m in MAG_MEANS])
-    sf = _geometric(NSYM_SF, 1.0, True)[None, :]
+    sf = np.stack([_geometric(NSYM_SF, m, True) for m in SF_MEANS])
     ms = np.array([[PRIOR_TOTAL // 2, PRIOR_TOTAL // 2]], dtype=np.int32)
     return mag, sf, ms
 
@@ -336,12 +371,51 @@ def _fresh_models(mag0: NDArray[np.int32], sf0: NDArray[np.int32], ms0: NDArray[
             msm.sum(axis=1).astype(np.int32))
 
 
+@njit(cache=True, inline="always")
+def sf_prediction(a: int, s_b: int, s_b1: int, g: int, coarse: bool) -> int:
+    """Predicted ``sf[c, b]`` from ``a = sf[c, b-1]`` and the reference's ``S[c, b]``,
+    ``S[c, b-1]``: the median of ``a``, ``s_b`` and ``a + s_b - s_b1``, in a coarse frame moved
+    down by 1 to ``g``'s parity. The one statement both sides use (module docstring)."""
+    p = a + s_b - s_b1
+    lo = a if a < s_b else s_b
+    hi = s_b if a < s_b else a
+    if p < lo:
+        p = lo
+    elif p > hi:
+        p = hi
+    if coarse and ((p - g) & 1) != 0:
+        p -= 1
+    return p
+
+
+@njit(cache=True)
+def sf_predictable(sf: NDArray[np.int32], g: NDArray[np.int32], nbc: NDArray[np.int32],
+                   ref: NDArray[np.int32], coarse: bool) -> bool:
+    """True when every residual of a predicted coding of ``sf`` fits SF model 2 (and, in a
+    coarse frame, every step has g's parity). ``ref`` is the reference as (C, 1 + nb):
+    ``G, S[0..nb)``; ``sf[c, 0]`` must equal ``g[c]``."""
+    for c in range(sf.shape[0]):
+        if nbc[c] > 0 and sf[c, 0] != g[c]:
+            return False
+        for b in range(1, nbc[c]):
+            p = sf_prediction(sf[c, b - 1], ref[c, 1 + b], ref[c, b], g[c], coarse)
+            r = sf[c, b] - p
+            if coarse:
+                if r & 1:
+                    return False
+                r //= 2
+            if r < -SF_OFFSET or r >= NSYM_SF - SF_OFFSET:
+                return False
+    return True
+
+
 @njit(cache=True)
 def encode_payload(
     q: NDArray[np.int32], sf: NDArray[np.int32], g: NDArray[np.int32], nbc: NDArray[np.int32],
     nf: NDArray[np.int32], ms: NDArray[np.uint8], stereo_ms: bool, coarse: bool,
     edges: NDArray[np.int32], mag0: NDArray[np.int32], sf0: NDArray[np.int32],
     ms0: NDArray[np.int32], buf: NDArray[np.uint8], pf_bits: int, pf_t: int, pf_q: int,
+    ref: NDArray[np.int32], pred: int,
 ) -> int:
     """Range-code one frame. Returns bytes written to ``buf`` or ERR_OVERRUN.
 
@@ -349,7 +423,9 @@ def encode_payload(
 
     q: (C, N) int32 quantized coefficients; sf: (C, nb) int32 step indices;
     g, nbc, nf: (C,) int32; ms: (nb,) uint8 band flags; edges: (nb+1,) int32;
-    pf_t, pf_q: the pitch post-filter's fields, coded when ``pf_q >= 0`` (info bit 6).
+    pf_t, pf_q: the pitch post-filter's fields, coded when ``pf_q >= 0`` (info bit 6);
+    pred: -1 no prediction bit (a stream without ``sf_predict``), 0 the bit i = 0, 1 a
+    predicted frame against ``ref`` (C, 1 + nb) (``sf_predictable`` must hold).
     """
     st = np.zeros(8, dtype=np.int64)
     enc_init(st)
@@ -359,8 +435,18 @@ def encode_payload(
     if pf_q >= 0:
         enc_bits(st, buf, pf_t, pf_bits)
         enc_bits(st, buf, pf_q, 3)
+    if pred >= 0:
+        enc_bits(st, buf, pred, 1)
     for c in range(nch):
-        enc_bits(st, buf, g[c], 8)
+        if pred == 1:
+            e = g[c] - ref[c, 0]
+            if -15 <= e <= 15:
+                enc_symbol(st, buf, sfm, stot, SF_G, e + SF_OFFSET)
+            else:
+                enc_symbol(st, buf, sfm, stot, SF_G, G_ESCAPE)
+                enc_bits(st, buf, g[c], 8)
+        else:
+            enc_bits(st, buf, g[c], 8)
         enc_bits(st, buf, nbc[c], wnbc)
         enc_bits(st, buf, nf[c], 3)
     if stereo_ms:
@@ -370,10 +456,20 @@ def encode_payload(
     for c in range(nch):
         prev = g[c]
         for b in range(nbc[c]):
-            d = sf[c, b] - prev
-            if coarse:
-                d //= 2  # the encoder made every step even (rate.make_sf)
-            enc_symbol(st, buf, sfm, stot, 0, d + SF_OFFSET)
+            if pred == 1 and b == 0:
+                continue  # sf[c, 0] = g[c]
+            if pred == 1:
+                r = sf[c, b] - sf_prediction(prev, ref[c, 1 + b], ref[c, b], g[c], coarse)
+                if coarse:
+                    r //= 2
+                if r < -SF_OFFSET or r >= NSYM_SF - SF_OFFSET:
+                    return ERR_BAD_VALUE  # the caller broke sf_predictable
+                enc_symbol(st, buf, sfm, stot, SF_PRED, r + SF_OFFSET)
+            else:
+                d = sf[c, b] - prev
+                if coarse:
+                    d //= 2  # the encoder made every step even (rate.make_sf)
+                enc_symbol(st, buf, sfm, stot, SF_INTRA, d + SF_OFFSET)
             prev = sf[c, b]
     for c in range(nch):
         end = edges[nbc[c]]
@@ -401,9 +497,12 @@ def decode_payload(
     edges: NDArray[np.int32], mag0: NDArray[np.int32], sf0: NDArray[np.int32], ms0: NDArray[np.int32],
     q: NDArray[np.int32], sf: NDArray[np.int32], g: NDArray[np.int32], nbc: NDArray[np.int32],
     nf: NDArray[np.int32], ms: NDArray[np.uint8], pf_bits: int, pf: NDArray[np.int32],
+    ref: NDArray[np.int32], pred_bit: bool, ref_ok: bool, pred_out: NDArray[np.int32],
 ) -> int:
     """Inverse of :func:`encode_payload` (its mirrored pair) into preallocated outputs
-    (``pf_bits`` 0: no post-filter fields; else ``pf`` receives ``T - T_min`` and the gain index).
+    (``pf_bits`` 0: no post-filter fields; else ``pf`` receives ``T - T_min`` and the gain index;
+    ``pred_bit``: the stream has the prediction bit, ``pred_out[0]`` receives it; a predicted
+    frame is decoded against ``ref`` when ``ref_ok``, else ERR_NO_REFERENCE).
 
     Returns 0, or a negative error code when a value is out of range or the
     coder read far past the end of the payload. Every loop is bounded by the
@@ -418,8 +517,20 @@ def decode_payload(
     if pf_bits > 0:
         pf[0] = dec_bits(st, buf, n, pf_bits)
         pf[1] = dec_bits(st, buf, n, 3)
+    pred = 0
+    if pred_bit:
+        pred = dec_bits(st, buf, n, 1)
+        if pred == 1 and not ref_ok:
+            pred_out[0] = 1
+            return ERR_NO_REFERENCE
+    pred_out[0] = pred
     for c in range(nch):
-        g[c] = dec_bits(st, buf, n, 8)
+        if pred == 1:
+            e = dec_symbol(st, buf, n, sfm, stot, SF_G)
+            # clamped, not refused: after a loss the reference is older than the encoder's
+            g[c] = dec_bits(st, buf, n, 8) if e == G_ESCAPE else min(255, max(0, ref[c, 0] + e - SF_OFFSET))
+        else:
+            g[c] = dec_bits(st, buf, n, 8)
         nbc[c] = dec_bits(st, buf, n, wnbc)
         nf[c] = dec_bits(st, buf, n, 3)
         if nbc[c] > nb:
@@ -431,8 +542,17 @@ def decode_payload(
     for c in range(nch):
         prev = g[c]
         for b in range(nbc[c]):
-            d = dec_symbol(st, buf, n, sfm, stot, 0) - SF_OFFSET
-            v = prev + (2 * d if coarse else d)
+            if pred == 1 and b == 0:
+                sf[c, 0] = prev
+                continue
+            if pred == 1:
+                r = dec_symbol(st, buf, n, sfm, stot, SF_PRED) - SF_OFFSET
+                v = sf_prediction(prev, ref[c, 1 + b], ref[c, b], g[c], coarse) + (
+                    2 * r if coarse else r)
+                v = min(255, max(0, v))  # as g: a stale reference may reach past the range
+            else:
+                d = dec_symbol(st, buf, n, sfm, stot, SF_INTRA) - SF_OFFSET
+                v = prev + (2 * d if coarse else d)
             if v < 0 or v > 255:
                 return ERR_BAD_VALUE
             sf[c, b] = v

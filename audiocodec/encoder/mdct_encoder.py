@@ -54,6 +54,10 @@ RESERVOIR_S = 0.128
 #: at 32-48k) no longer fits a useful frame.
 FEC_SHARE = 0.25
 FEC_MIN_BITS = 48  # a copy smaller than this is not written
+#: Scale-factor prediction across frames (``sf_predict``, :mod:`audiocodec.core.entropy`): a
+#: frame coded without it at least every this many packets (128 ms of low delay, 341 ms of
+#: the default mode), which bounds a loss's drift and a seek's pre-roll.
+SF_INTRA_INTERVAL = 16
 
 
 @dataclass
@@ -77,7 +81,8 @@ class MdctEncoder:
         quality: float | None, block_switching: bool, frame_size: int | None, serial: int,
         dither: bool, tuning: AdaptiveTuning | None,
         observer: Callable[[FrameStats], None] | None, signal: str = "auto",
-        postfilter: bool | None = None, fec: bool = False, **_unused: Any,
+        postfilter: bool | None = None, fec: bool = False, sf_predict: bool = True,
+        **_unused: Any,
     ) -> None:
         max_br = MAX_BITRATE_PER_CHANNEL * channels
         if quality is None and not MIN_BITRATE <= bitrate <= max_br:
@@ -121,12 +126,17 @@ class MdctEncoder:
                        if use_pf else None)
         self._pf_bits = pf.period_bits(sample_rate, n, ovl)
         self._pf_fields = (0, -1)  # this frame's (T - T_min, gain index)
+        # scale factors predicted from the last frame (the decoder's reference, entropy.py)
+        self.sf_interval = SF_INTRA_INTERVAL if sf_predict else None
+        self._ref = np.zeros((channels, 1 + c.max_bands), dtype=np.int32)  # G, S[0..nb)
+        self._ref_short: bool | None = None  # None: no reference yet
+        self._pred = -1 if self.sf_interval is None else 0  # this frame's prediction mode
         # in-band FEC: each packet ends with the previous frame's coarse copy and its length
         self.fec = bool(fec)
         self._fec_rate = _RateState()
         self._fec_section = b""  # the copy the next packet carries
         if self.fec and quality is None and FEC_SHARE * self._frame_budget() - 8 < FEC_MIN_BITS:
-            need = (FEC_MIN_BITS + 8) / FEC_SHARE + pages.framing_bits(n, sample_rate, 64.0)
+            need = (FEC_MIN_BITS + 8) / FEC_SHARE + pages.framing_bits(n, sample_rate, 64.0, self.sf_interval)
             raise InputError(f"fec needs {need * sample_rate / n / 1000:.0f}+ kbit/s with {n}-sample "
                              f"frames (its copy would not fit), got {bitrate / 1000:g}k")
         self._load_kernels()
@@ -145,7 +155,7 @@ class MdctEncoder:
         rate.make_sf(np.zeros(sf.shape, np.int32), 120, nb, fixed, sf, self.coarse_sf)
         rate.quantize_mag(self._mag, self._mag, self._no_dither, sf, edges, nb, quant.LAW_POWER,
                           self._qbuf)
-        rate.estimate_bits(self._qbuf, sf, edges, nb, self.coarse_sf)
+        rate.estimate_bits(self._qbuf, sf, edges, nb, self.coarse_sf, self._ref, 1)
         rate.coded_bands(self._qbuf, edges, nb, self._nbc)
         fill_bands(self._qbuf, edges, nb, c.nf_start, fixed, np.zeros(c.channels, np.int32),
                    np.zeros(fixed.shape, np.bool_))
@@ -162,6 +172,7 @@ class MdctEncoder:
         ext: aqc.Extension = ((aqc.pitch_filter_record(self._pitch.interval),)
                               if self._pitch is not None else ())
         ext += ((aqc.TAG_FEC, b""),) if self.fec else ()
+        ext += (aqc.sf_predict_record(self.sf_interval),) if self.sf_interval is not None else ()
         return aqc.StreamHeader(aqc.MODE_MDCT, c.channels, c.sample_rate, c.frame_size, c.overlap,
                                 c.delay, br, total, serial, 1,
                                 aqc.FLAG_BLOCK_SWITCHING if c.block_switching else 0, ext)
@@ -245,7 +256,7 @@ class MdctEncoder:
         bitrate asked (over RTP, whose headers are not counted, packets run that much under)."""
         c = self.config
         per_frame = self.bitrate * c.frame_size / c.sample_rate
-        framing = pages.framing_bits(c.frame_size, c.sample_rate, per_frame / 8.0)
+        framing = pages.framing_bits(c.frame_size, c.sample_rate, per_frame / 8.0, self.sf_interval)
         return per_frame - framing
 
     def _code_frame(self, coefs: NDArray[np.float64], info: int, last: bool, in_count: int) -> bytes:
@@ -261,6 +272,8 @@ class MdctEncoder:
         offsets = plan.offsets
         fixed = plan.fixed if plan.fixed is not None else np.full(offsets.shape, -1, np.int32)
         law = quant.LAW_POWER if info & INFO_POWER_LAW else quant.LAW_UNIFORM
+        if self.sf_interval is not None:  # may this frame predict its scale factors?
+            self._pred = int(self._frame_index % self.sf_interval != 0 and self._ref_short == short)
         head = aqc.pack_info(info, last, in_count)
         tail = self._fec_section + bytes([len(self._fec_section)]) if self.fec else b""
         spare = dataclasses.replace(plan, offsets=plan.offsets.copy(),
@@ -278,6 +291,14 @@ class MdctEncoder:
             nbytes = self._rate_loop(coefs, dither, plan, edges, nb, law, len(head) + len(tail), fixed)
         self._observe(info, short, edges, sf, 8 * (nbytes + len(head) + len(tail)))
         packet = head + self._buf[:nbytes].tobytes() + tail
+        if self.sf_interval is not None:  # what the decoder will predict the next frame from
+            ref = self._ref
+            ref[:, 0] = sf[:, 0]
+            ref[:, 1 : 1 + nb] = sf
+            for ch in range(sf.shape[0]):  # past the coded bands: as the decoder fills them
+                k = int(self._nbc[ch])
+                ref[ch, 1 + k : 1 + nb] = sf[ch, k - 1] if k else sf[ch, 0]
+            self._ref_short = short
         if self.fec:
             self._fec_section = b"" if last else self._redundant(coefs, dither, spare, info, edges, nb,
                                                                  law)
@@ -292,9 +313,11 @@ class MdctEncoder:
             return b""
         fixed = plan.fixed if plan.fixed is not None else np.full(plan.offsets.shape, -1, np.int32)
         fr = self._fec_rate
+        if self._pred == 1:
+            self._pred = 0  # a copy stands in for a lost packet: it predicts from nothing
         g = rate.search_g(coefs, self._mag, dither, plan.offsets, fixed, edges, nb, law,
                           cap / max(0.5, fr.ratio), fr.last_g, self._sf[:, :nb], self._qbuf,
-                          self.coarse_sf)
+                          self.coarse_sf, self._ref, self._pred)
         g, est, nbytes = self._fit_payload(coefs, dither, plan, edges, nb, law, fixed, g, cap)
         fr.coded(g, est, nbytes)
         if nbytes > 254:
@@ -317,11 +340,11 @@ class MdctEncoder:
         # galloping search on g with the estimator, corrected by the tracked ratio
         target = budget / max(0.5, rs.ratio)
         g = rate.search_g(coefs, mag, dither, offsets, fixed, edges, nb, law, target, rs.last_g, sf, q,
-                          self.coarse_sf)
+                          self.coarse_sf, self._ref, self._pred)
         if self._q.refine(plan, sf, edges):
             offsets = plan.offsets
             g = rate.search_g(coefs, mag, dither, offsets, fixed, edges, nb, law, target, g, sf, q,
-                              self.coarse_sf)
+                              self.coarse_sf, self._ref, self._pred)
         exact = self._q.exact_fill(plan, q, edges, nb, fixed)
         if exact is not fixed:
             fixed = exact
@@ -347,7 +370,7 @@ class MdctEncoder:
             if requantize:
                 rate.make_sf(plan.offsets, t, nb, fixed, sf, self.coarse_sf)
                 rate.quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
-            est = rate.estimate_bits(q, sf, edges, nb, self.coarse_sf)
+            est = rate.estimate_bits(q, sf, edges, nb, self.coarse_sf, self._ref, self._pred)
             nbytes = self._payload(q, sf, edges, nb, plan)
             return (8 * nbytes <= cap and est < 1e29) or t >= quant.SF_MAX, est, nbytes
 
@@ -398,11 +421,16 @@ class MdctEncoder:
                               self.config.nf_start, nf)
             nf = np.where(plan.noise_fill >= 8, plan.noise_fill - 8, nf).astype(np.int32)
         g = np.ascontiguousarray(sf[:, 0]).astype(np.int32)
+        sf = np.ascontiguousarray(sf)
+        pred = self._pred
+        if pred == 1:  # predict when the estimate says it is cheaper (and the residuals fit)
+            intra, predicted = rate.side_bits(sf, self._nbc, self._ref, self.coarse_sf, 1)
+            pred = int(predicted < intra)
         mag0, sf0, ms0 = entropy.model_tables()
         r = entropy.encode_payload(
-            q, np.ascontiguousarray(sf), g, self._nbc, nf, plan.ms_flags,
+            q, sf, g, self._nbc, nf, plan.ms_flags,
             bool(plan.info & INFO_MS), self.coarse_sf, edges, mag0, sf0, ms0, self._buf,
-            self._pf_bits, *self._pf_fields,
+            self._pf_bits, *self._pf_fields, self._ref, pred,
         )
         if r < 0:
             raise FrameError("frame payload exceeds the format's maximum frame size")

@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from ..core.entropy import CTX_BOUNDS, ESCAPE, N_CTX, NSYM_MAG, nbc_bits
+from ..core.entropy import CTX_BOUNDS, ESCAPE, N_CTX, NSYM_MAG, NSYM_SF, SF_OFFSET, nbc_bits, sf_prediction
 from ..core.quant import (
     LAW_POWER,
     NF_STEP_16THS,
@@ -92,24 +92,62 @@ def coded_bands(q: NDArray[np.int32], edges: NDArray[np.int32], nb: int, nbc: ND
         nbc[c] = _coded_bands_of(q, c, edges, nb)
 
 
+@njit(cache=True, inline="always")
+def _step_bits(d: int) -> float:
+    """Estimated bits of one scale-factor symbol of magnitude ``d``."""
+    return 1.0 + 1.5 * d if d > 0 else 0.4
+
+
+@njit(cache=True)
+def side_bits(sf: NDArray[np.int32], nbc: NDArray[np.int32], ref: NDArray[np.int32], coarse: bool,
+              pred: int) -> tuple[float, float]:
+    """Estimated bits of the scale factors (g included) coded without and with prediction
+    from ``ref`` (C, 1 + nb) (:func:`audiocodec.core.entropy.sf_predictable`); the second is
+    1e30 when ``pred`` is 0 or the residuals do not fit."""
+    intra = 0.0
+    predicted = 0.0 if pred == 1 else 1e30
+    for c in range(sf.shape[0]):
+        intra += 8.0
+        if pred == 1:
+            e = abs(sf[c, 0] - ref[c, 0])
+            predicted += 2.3 + 0.6 * e if e <= 15 else 20.0
+        prev = sf[c, 0]
+        for b in range(nbc[c]):
+            d = abs(sf[c, b] - prev) // 2 if coarse else abs(sf[c, b] - prev)
+            intra += _step_bits(d)
+            if predicted < 1e29 and b >= 1:
+                r = sf[c, b] - sf_prediction(prev, ref[c, 1 + b], ref[c, b], sf[c, 0], coarse)
+                if coarse:
+                    if r & 1:
+                        predicted = 1e30
+                    r //= 2
+                if r < -SF_OFFSET or r >= NSYM_SF - SF_OFFSET:
+                    predicted = 1e30
+                predicted += _step_bits(abs(r))
+            prev = sf[c, b]
+    return intra, predicted
+
+
 @njit(cache=True)
 def estimate_bits(
     q: NDArray[np.int32], sf: NDArray[np.int32], edges: NDArray[np.int32], nb: int, coarse: bool,
+    ref: NDArray[np.int32], pred: int,
 ) -> float:
     """Predicted payload bits of one frame: the empirical conditional entropy
-    of the magnitude symbols in their contexts, plus signs, escapes and side info.
+    of the magnitude symbols in their contexts, plus signs, escapes and side info
+    (the scale factors at the cheaper of intra and predicted coding when ``pred`` is 1).
     """
     counts = np.zeros((N_CTX, NSYM_MAG), dtype=np.float64)
     bits = 0.0
     nch = q.shape[0]
+    lasts = np.zeros(nch, dtype=np.int32)
     for c in range(nch):
-        bits += 8.0 + 3.0 + nbc_bits(nb)
-        last = _coded_bands_of(q, c, edges, nb)
-        prev = sf[c, 0]
-        for b in range(last):
-            d = abs(sf[c, b] - prev) // 2 if coarse else abs(sf[c, b] - prev)
-            bits += 1.0 + 1.5 * d if d > 0 else 0.4
-            prev = sf[c, b]
+        lasts[c] = _coded_bands_of(q, c, edges, nb)
+    intra, predicted = side_bits(sf, lasts, ref, coarse, pred)
+    bits += min(intra, predicted)
+    for c in range(nch):
+        bits += 3.0 + nbc_bits(nb)
+        last = lasts[c]
         p1 = 0
         p2 = 0
         for k in range(edges[last]):
@@ -181,10 +219,11 @@ def _fits(
     coefs: NDArray[np.float64], mag: NDArray[np.float64], dither: NDArray[np.float64],
     offsets: NDArray[np.int32], fixed: NDArray[np.int32], edges: NDArray[np.int32], nb: int,
     law: int, target: float, g: int, sf: NDArray[np.int32], q: NDArray[np.int32], coarse: bool,
+    ref: NDArray[np.int32], pred: int,
 ) -> bool:
     make_sf(offsets, g, nb, fixed, sf, coarse)
     _quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
-    return estimate_bits(q, sf, edges, nb, coarse) <= target
+    return estimate_bits(q, sf, edges, nb, coarse, ref, pred) <= target
 
 
 @njit(cache=True)
@@ -192,6 +231,7 @@ def search_g(
     coefs: NDArray[np.float64], mag: NDArray[np.float64], dither: NDArray[np.float64],
     offsets: NDArray[np.int32], fixed: NDArray[np.int32], edges: NDArray[np.int32], nb: int,
     law: int, target: float, guess: int, sf: NDArray[np.int32], q: NDArray[np.int32], coarse: bool,
+    ref: NDArray[np.int32], pred: int,
 ) -> int:
     """Smallest global index ``g`` whose estimated payload fits ``target`` bits.
 
@@ -205,13 +245,13 @@ def search_g(
     Leaves ``sf`` and ``q`` for the returned ``g`` (``SF_MAX`` when nothing fits).
     """
     g = min(SF_MAX, max(0, guess))
-    if _fits(coefs, mag, dither, offsets, fixed, edges, nb, law, target, g, sf, q, coarse):
+    if _fits(coefs, mag, dither, offsets, fixed, edges, nb, law, target, g, sf, q, coarse, ref, pred):
         hi = g  # fits
         lo = -1  # does not fit (-1: not found yet)
         span = 1
         while hi > 0:
             t = max(0, hi - span)
-            if _fits(coefs, mag, dither, offsets, fixed, edges, nb, law, target, t, sf, q, coarse):
+            if _fits(coefs, mag, dither, offsets, fixed, edges, nb, law, target, t, sf, q, coarse, ref, pred):
                 hi = t
                 span *= 2
             else:
@@ -224,7 +264,7 @@ def search_g(
         span = 1
         while lo < SF_MAX:
             t = min(SF_MAX, lo + span)
-            if _fits(coefs, mag, dither, offsets, fixed, edges, nb, law, target, t, sf, q, coarse):
+            if _fits(coefs, mag, dither, offsets, fixed, edges, nb, law, target, t, sf, q, coarse, ref, pred):
                 hi = t
                 break
             lo = t
@@ -235,7 +275,7 @@ def search_g(
             lo = SF_MAX  # nothing fits: the coarsest step
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if _fits(coefs, mag, dither, offsets, fixed, edges, nb, law, target, mid, sf, q, coarse):
+        if _fits(coefs, mag, dither, offsets, fixed, edges, nb, law, target, mid, sf, q, coarse, ref, pred):
             hi = mid
         else:
             lo = mid
@@ -250,12 +290,13 @@ def search_g_reference(
     coefs: NDArray[np.float64], mag: NDArray[np.float64], dither: NDArray[np.float64],
     offsets: NDArray[np.int32], fixed: NDArray[np.int32], edges: NDArray[np.int32], nb: int,
     law: int, target: float, sf: NDArray[np.int32], q: NDArray[np.int32], coarse: bool,
+    ref: NDArray[np.int32], pred: int,
 ) -> int:
     """:func:`search_g` by exhaustive scan (the test oracle): the smallest fitting ``g``."""
     for g in range(SF_MAX + 1):
         make_sf(offsets, g, nb, fixed, sf, coarse)
         _quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
-        if estimate_bits(q, sf, edges, nb, coarse) <= target:
+        if estimate_bits(q, sf, edges, nb, coarse, ref, pred) <= target:
             return g
     make_sf(offsets, SF_MAX, nb, fixed, sf, coarse)
     _quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)

@@ -59,6 +59,7 @@ class MultistreamEncoder:
         self._coders = []
         # the pitch post-filter would need each sub-stream's header to carry its record
         options["postfilter"] = False
+        options["sf_predict"] = False  # likewise the sf_predict record
         for s, k in enumerate(self._widths):
             rate = MIN_BITRATE if self._is_lfe[s] else max(MIN_BITRATE, round((bitrate - lfe) * k / full))
             self._coders.append(MdctEncoder(sample_rate, k, bitrate=rate, quality=quality,
