@@ -181,8 +181,9 @@ class Encoder:
         packet is lost (``Decoder.decode(None, next_packet=...)``).
     sf_predict : bool or None
         Scale factors predicted from the previous frame (:mod:`audiocodec.core.entropy`),
-        with a frame that predicts nothing every 16 packets: None or True turns it on (MDCT,
-        1-2 channels), False writes streams every frame of which decodes on its own.
+        with a frame that predicts nothing every 16 packets (MDCT, 1-2 channels): None turns
+        it on outside low delay (a lost packet makes the frames after it drift until the next
+        intra one, which costs more than the bits save on a lossy link), True or False force it.
     """
 
     def __init__(
@@ -240,7 +241,7 @@ class Encoder:
             tuning=tuning, observer=observer, signal=signal,
             **({} if postfilter is None else {"postfilter": postfilter}),
             **({"fec": True} if fec else {}),
-            **({"sf_predict": False} if sf_predict is False else {}))
+            **({} if sf_predict is None else {"sf_predict": bool(sf_predict)}))
         self._in_count = 0
         self._flushed = False
         self._pending = Fifo(self.channels, self._mode.capacity())

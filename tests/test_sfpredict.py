@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from support import music_like  # noqa: E402
+from support import music_like, tones_and_burst  # noqa: E402
 
 import audiocodec  # noqa: E402
 from audiocodec.container import aqc  # noqa: E402
@@ -52,8 +52,8 @@ def _decode_all(header: bytes, packets: list[bytes], lost: frozenset[int] = froz
 
 
 @pytest.mark.parametrize("low_delay", [False, True])
-def test_prediction_is_on_by_default_and_pays(low_delay: bool) -> None:
-    """The record is written, and at the same bitrate the bits it saves buy finer steps (and,
+def test_prediction_pays(low_delay: bool) -> None:
+    """With the record, at the same bitrate the bits it saves buy finer steps (and,
     in the low-delay layout, whose side information is a third of a packet, SNR) on a seeded
     signal: budgets that a stream without prediction fails."""
     x = music_like(seconds=2.0)
@@ -73,6 +73,9 @@ def test_prediction_is_on_by_default_and_pays(low_delay: bool) -> None:
     (h_on, size_on, step_on, snr_on), (h_off, size_off, step_off, snr_off) = runs[True], runs[False]
     assert aqc.sf_predict_interval(h_on) == K
     assert h_off.find(aqc.TAG_SF_PREDICT) is None
+    # by default on outside low delay only (its links lose packets: the drift costs more)
+    default = aqc.StreamHeader.unpack(audiocodec.Encoder(FS, 2, low_delay=low_delay, serial=1).header)
+    assert (default.find(aqc.TAG_SF_PREDICT) is not None) == (not low_delay)
     assert abs(size_on - size_off) < 0.03 * size_off  # the same rate ...
     assert step_on < step_off - 0.1  # ... on finer steps (0.17 / 0.19 measured)
     assert snr_on > snr_off + (0.1 if low_delay else 0.0)  # 0.03 / 0.16 dB measured
@@ -97,7 +100,7 @@ def test_a_late_decoder_waits_for_the_intra_frame_then_matches() -> None:
 
 def test_intra_frames_decode_on_their_own() -> None:
     x = music_like(seconds=1.5)
-    header, pk = _packets(x, low_delay=True, postfilter=False)
+    header, pk = _packets(x, low_delay=True, postfilter=False, sf_predict=True)
     n = aqc.StreamHeader.unpack(header).frame_size
     for k in (0, K, 2 * K):
         dec = audiocodec.Decoder(header)
@@ -125,7 +128,7 @@ def test_a_loss_drifts_no_further_than_the_next_intra_frame() -> None:
 def test_fec_copies_predict_nothing() -> None:
     """A decoder that has no reference still decodes a redundant copy: copies are intra."""
     x = music_like(seconds=1.0)
-    header, pk = _packets(x, low_delay=True, fec=True)
+    header, pk = _packets(x, low_delay=True, fec=True, sf_predict=True)
     n = aqc.StreamHeader.unpack(header).frame_size
     for k in (K + 4, K + 9):
         dec = audiocodec.Decoder(header)
@@ -149,3 +152,60 @@ def test_options_and_records_are_checked() -> None:
     # multichannel streams code without it
     six = aqc.StreamHeader.unpack(audiocodec.Encoder(FS, 6, serial=1).header)
     assert six.find(aqc.TAG_SF_PREDICT) is None
+
+
+def test_a_loss_shifts_no_frame_s_level() -> None:
+    """g is raw in every frame, so after a loss only the band steps drift: no frame comes out
+    much louder than the clean decode (a g predicted from the frame before was off by the
+    lost frame's whole change, up to 6x the peak)."""
+    x = music_like(seconds=1.5)
+    header, pk = _packets(x, postfilter=False)
+    clean, _ = _decode_all(header, pk)
+    n = aqc.StreamHeader.unpack(header).frame_size
+    worst = 0.0
+    for lost in range(K + 1, 3 * K + 12, 3):
+        y, _ = _decode_all(header, pk, frozenset({lost}))
+        for w in range(lost + 1, min(lost + K + 1, len(pk) - 1)):
+            peak = float(np.abs(clean[w * n : (w + 1) * n]).max())
+            worst = max(worst, float(np.abs(y[w * n : (w + 1) * n]).max()) / max(peak, 1e-9))
+    assert worst < 1.8  # 1.54 measured
+
+
+def test_a_loss_at_a_block_change_does_not_wait() -> None:
+    """The first two frames of a block type predict nothing, so losing the first long frame
+    after a short one leaves the decoder a reference of the right type two frames later."""
+    x = tones_and_burst(48000, 2, 3, burst=0.6)
+    shorts: list[bool] = []
+
+    def seen(st: FrameStats) -> None:
+        shorts.append(bool(st.short))
+
+    enc = audiocodec.Encoder(FS, 2, bitrate=96000, serial=5, total_samples=len(x), observer=seen)
+    pk = enc.encode(x) + enc.flush()
+    first_long = [i for i in range(1, len(shorts)) if shorts[i - 1] and not shorts[i]]
+    assert first_long
+    for lost in first_long:
+        _, dec = _decode_all(enc.header, pk, frozenset({lost}))
+        assert dec.frames_waiting == 0, lost
+
+
+def test_the_estimate_and_the_format_agree_on_what_can_be_predicted() -> None:
+    """``rate.side_bits`` (the encoder's choice) restates ``entropy.sf_predictable``'s rule."""
+    from audiocodec.encoder import rate
+
+    rng = np.random.default_rng(11)
+    for _ in range(400):
+        coarse = bool(rng.integers(0, 2))
+        nb = 12
+        g = rng.integers(0, 256, 2).astype(np.int32)
+        if coarse:
+            g &= ~1
+        steps = rng.integers(-6, 7, (2, nb)) * (2 if coarse else 1)
+        steps[:, 0] = 0
+        sf = np.clip(g[:, None] + np.cumsum(steps, axis=1), 0, 254 if coarse else 255).astype(np.int32)
+        nbc = rng.integers(0, nb + 1, 2).astype(np.int32)
+        ref = np.zeros((2, 1 + nb), np.int32)
+        ref[:, 0] = rng.integers(0, 256, 2)
+        ref[:, 1:] = np.clip(sf + rng.integers(-20, 21, sf.shape), 0, 255)
+        ok = entropy.sf_predictable(sf, g, nbc, ref, coarse)
+        assert (rate.side_bits(sf, nbc, ref, coarse, 1)[1] < 1e29) == ok

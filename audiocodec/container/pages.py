@@ -271,9 +271,11 @@ class PageWriter:
     def add(self, packet: bytes) -> bytes:
         self._pending.append(packet)
         self._bytes += len(packet)
-        # pages end at multiples of the page length (after a page cut short by its size, the
-        # next ends there too, so the pages keep starting at intra packets)
-        if (self._packets + len(self._pending)) % self._page_packets == 0 or self._bytes >= PAGE_WRITE_BODY:
+        # with sf_predict pages end at multiples of the page length (after a page cut short by
+        # its size the next ends there too, so the pages keep starting at intra packets)
+        full = ((self._packets + len(self._pending)) % self._page_packets == 0 if self._align is not None
+                else len(self._pending) >= self._page_packets)
+        if full or self._bytes >= PAGE_WRITE_BODY:
             return self._close()
         return b""
 

@@ -127,6 +127,8 @@ class MdctDecoder:
                                    self._g, self._nbc, self._nf, self._ms, pf_bits, self._pf,
                                    self._ref, self._sf_predict, self._ref_short == short,
                                    self._pred_out)
+        if r == entropy.ERR_NO_REFERENCE and not primary:
+            raise FrameError("redundant copy predicts from a frame this decoder lacks")
         if r == entropy.ERR_NO_REFERENCE:
             # a predicted frame after a start, a reset or a block-type change it did not see:
             # nothing to predict from until the next intra frame (at most K - 1 packets)

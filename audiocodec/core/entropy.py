@@ -14,10 +14,8 @@ range-coded stream; the container frames it, see :mod:`audiocodec.container.aqc`
     if sf_predict:       i      1 bit raw    1 = the scale factors are predicted from the
                                              reference frame (below); streams with the
                                              ``sf_predict`` header record only
-    for each channel c:  g[c]   8 bits raw   global step index; when i = 1, instead a symbol
-                                             of SF model 1: e = g[c] - G[c] + 16 for
-                                             |g[c] - G[c]| <= 15, else 0 (escape) followed
-                                             by g[c] in 8 raw bits
+    for each channel c:  g[c]   8 bits raw   global step index (raw in every frame, so a
+                                             loss cannot shift a frame's level)
                          nbc[c] W bits raw   number of coded bands (rest are zero),
                                              W = bits to hold 0..nb (nb bands in the frame)
                          nf[c]  3 bits raw   noise-fill level (0 = off)
@@ -27,7 +25,7 @@ range-coded stream; the container frames it, see :mod:`audiocodec.container.aqc`
                          every d even), as a symbol of SF model 0, offset 16;
                          i = 1: sf[c,0] = g[c], not coded; for 1 <= b < nbc[c]:
                          r = sf[c,b] - p (r / 2 in a coarse frame) as a symbol of SF
-                         model 2, offset 16, p = sf_prediction(sf[c,b-1], S[c,b],
+                         model 1, offset 16, p = sf_prediction(sf[c,b-1], S[c,b],
                          S[c,b-1], g[c], coarse)
     for each channel c:  for k < edges[nbc[c]]: |q| as a symbol of the 18-ary
                          magnitude model selected by the context
@@ -38,28 +36,29 @@ range-coded stream; the container frames it, see :mod:`audiocodec.container.aqc`
 Scale-factor prediction (streams with the ``sf_predict`` record,
 :mod:`audiocodec.container.aqc`). The reference of a frame is the last frame the decoder
 decoded from its own packet (an FEC copy, coded at a quarter of the bits, and a concealed frame
-change nothing): its g ``G[c]`` and scale factors ``S[c, b]``, every band of its layout, those
-past its coded bands equal to the last coded one's (g when none is coded), as the decoder fills
-them. The reference changes values, never how a payload parses, so a decoder with a stale one
-stays in step. Where ``S`` is flat the prediction is ``a``, the intra one. ``sf_prediction`` is
-the median of ``a``, ``S[c,b]`` and ``a + S[c,b] - S[c,b-1]`` (``a = sf[c,b-1]``: the planar
+change nothing): its scale factors ``S[c, b]``, every band of its layout, those past its coded
+bands equal to the last coded one's (g when none is coded), as the decoder fills them. The
+reference changes values, never how a payload parses, so a decoder with a stale one stays in
+step. Where ``S`` is flat the prediction is ``a``, the intra one. ``sf_prediction`` is the
+median of ``a``, ``S[c,b]`` and ``a + S[c,b] - S[c,b-1]`` (``a = sf[c,b-1]``: the planar
 predictor of LOCO-I / JPEG-LS), and in a coarse frame moved down by 1 when its parity differs
 from ``g[c]``'s (every step of a coarse frame has g's parity). An encoder writes i = 0 in
-packets whose index is a multiple of the record's intra interval K, in the first packet after a
-short/long block change, and in FEC copies; i = 1 only when every r is in -16..15. A decoder
-without a reference (at its start, after a reset or a seek) or whose reference is of the other
-block type (short/long) does not decode an i = 1 frame: it conceals it and counts it as
-waiting. After a loss its reference is older than the encoder's: the frames up to the next i =
-0 decode with steps off by the difference (drift, at most K - 1 frames), as Opus's predicted
-band energies do; a predicted g or step outside 0..255 is clamped to it (an encoder never
-writes one).
+packets whose index is a multiple of the record's intra interval K, in the first two packets
+after a short/long block change (so that a loss at the change costs no more than elsewhere),
+and in FEC copies; i = 1 only when every r is in -16..15. A decoder without a reference (at its
+start, after a reset or a seek) or whose reference is of the other block type (short/long) does
+not decode an i = 1 frame: it conceals it and counts it as waiting. After a loss its reference
+is older than the encoder's: up to the next i = 0 frame (at most K - 1 frames) the band steps,
+not g, are off by what the lost frame changed, and the error does not fade (unlike Opus's
+energy prediction, whose coefficient is below 1), which is why low delay leaves the tool off; a
+predicted step outside 0..255 is clamped to it (an encoder never writes one).
 
 Initial model frequencies are not trained tables: the magnitude models start
 from a geometric distribution ``p(s) ~ r**s`` with the mean ``MAG_MEANS[ctx]``
 for the context (``r = mu / (1 + mu)``), scaled to ``PRIOR_TOTAL``; the SF
 models start from two-sided geometrics centred on 0 with mean ``SF_MEANS[model]`` (1 for the
-band-to-band delta, 2 for g's change, 0.7 for the prediction residual: the means measured on
-the SQAM items and speech in ``docs/TUNING.md``).
+band-to-band delta; 0.7 for the prediction residual, its mean |r| on the SQAM items and speech,
+0.63 in low delay and 0.84 in the default mode, ``docs/TUNING.md``).
 """
 
 from __future__ import annotations
@@ -77,9 +76,8 @@ NSYM_MAG = 18
 ESCAPE = NSYM_MAG - 1
 NSYM_SF = 32
 SF_OFFSET = 16
-SF_MEANS = (1.0, 2.0, 0.7)  # SF models: intra delta, g's change, prediction residual
-SF_INTRA, SF_G, SF_PRED = 0, 1, 2
-G_ESCAPE = 0  # SF model 1's symbol for "g follows in 8 raw bits"
+SF_MEANS = (1.0, 0.7)  # SF models: intra delta, prediction residual
+SF_INTRA, SF_PRED = 0, 1
 MAX_EG_BITS = 24
 MAX_ESCAPE = (1 << 15) - ESCAPE  # |q| <= 2**15 (quant.QMAX)
 
@@ -391,7 +389,7 @@ def sf_prediction(a: int, s_b: int, s_b1: int, g: int, coarse: bool) -> int:
 @njit(cache=True)
 def sf_predictable(sf: NDArray[np.int32], g: NDArray[np.int32], nbc: NDArray[np.int32],
                    ref: NDArray[np.int32], coarse: bool) -> bool:
-    """True when every residual of a predicted coding of ``sf`` fits SF model 2 (and, in a
+    """True when every residual of a predicted coding of ``sf`` fits SF model 1 (and, in a
     coarse frame, every step has g's parity). ``ref`` is the reference as (C, 1 + nb):
     ``G, S[0..nb)``; ``sf[c, 0]`` must equal ``g[c]``."""
     for c in range(sf.shape[0]):
@@ -438,15 +436,7 @@ def encode_payload(
     if pred >= 0:
         enc_bits(st, buf, pred, 1)
     for c in range(nch):
-        if pred == 1:
-            e = g[c] - ref[c, 0]
-            if -15 <= e <= 15:
-                enc_symbol(st, buf, sfm, stot, SF_G, e + SF_OFFSET)
-            else:
-                enc_symbol(st, buf, sfm, stot, SF_G, G_ESCAPE)
-                enc_bits(st, buf, g[c], 8)
-        else:
-            enc_bits(st, buf, g[c], 8)
+        enc_bits(st, buf, g[c], 8)
         enc_bits(st, buf, nbc[c], wnbc)
         enc_bits(st, buf, nf[c], 3)
     if stereo_ms:
@@ -525,12 +515,7 @@ def decode_payload(
             return ERR_NO_REFERENCE
     pred_out[0] = pred
     for c in range(nch):
-        if pred == 1:
-            e = dec_symbol(st, buf, n, sfm, stot, SF_G)
-            # clamped, not refused: after a loss the reference is older than the encoder's
-            g[c] = dec_bits(st, buf, n, 8) if e == G_ESCAPE else min(255, max(0, ref[c, 0] + e - SF_OFFSET))
-        else:
-            g[c] = dec_bits(st, buf, n, 8)
+        g[c] = dec_bits(st, buf, n, 8)
         nbc[c] = dec_bits(st, buf, n, wnbc)
         nf[c] = dec_bits(st, buf, n, 3)
         if nbc[c] > nb:

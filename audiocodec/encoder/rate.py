@@ -109,8 +109,7 @@ def side_bits(sf: NDArray[np.int32], nbc: NDArray[np.int32], ref: NDArray[np.int
     for c in range(sf.shape[0]):
         intra += 8.0
         if pred == 1:
-            e = abs(sf[c, 0] - ref[c, 0])
-            predicted += 2.3 + 0.6 * e if e <= 15 else 20.0
+            predicted += 8.0
         prev = sf[c, 0]
         for b in range(nbc[c]):
             d = abs(sf[c, b] - prev) // 2 if coarse else abs(sf[c, b] - prev)

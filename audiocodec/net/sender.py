@@ -225,6 +225,8 @@ def send_file(
 
     sample_rate, channels, blocks = _read_blocks(path, 4096)
     extra: dict[str, Any] = {} if serial is None else {"serial": serial}
+    if mode == "mdct":  # a lost datagram would make predicted scale factors drift
+        extra["sf_predict"] = False
     if fec:
         extra["fec"] = True
     enc = Encoder(sample_rate, channels, bitrate=bitrate, mode=mode, low_delay=low_delay,
