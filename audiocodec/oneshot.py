@@ -33,6 +33,9 @@ class DecodeReport:
     concealed: int = 0
     rejected: int = 0
     recovered: int = 0  # lost packets decoded from the next packet's redundant copy (FEC)
+    # frames that predicted their scale factors from a frame lost before them, of the other
+    # block type, and were concealed (counted in ``frames``; sf_predict streams, after damage)
+    waiting: int = 0
     skipped_bytes: int = 0
     lost_pages: int = 0
     header_from_copy: bool = False
@@ -42,7 +45,7 @@ class DecodeReport:
     @property
     def damaged(self) -> bool:
         return bool(self.concealed or self.rejected or self.recovered or self.skipped_bytes
-                    or self.truncated or self.header_from_copy)
+                    or self.truncated or self.header_from_copy or self.waiting)
 
 
 def encode(pcm: Any, sample_rate: int, **options: Any) -> bytes:
@@ -118,6 +121,7 @@ def iter_decode(data: bytes | memoryview | mmap.mmap, report: DecodeReport | Non
         rep.concealed = dec.frames_concealed
         rep.rejected = dec.frames_rejected
         rep.recovered = dec.frames_recovered
+        rep.waiting = dec.frames_waiting
         rep.skipped_bytes = stats.skipped_bytes
         rep.lost_pages = stats.lost_pages
         rep.header_from_copy = stats.header_from_copy
@@ -220,6 +224,7 @@ def decode(data: bytes | memoryview, *, report: DecodeReport | None = None, star
         warnings.warn(CodecWarning(
             f"damaged stream decoded: {rep.concealed} frames concealed"
             + (f", {rep.recovered} recovered (FEC)" if rep.recovered else "")
+            + (f", {rep.waiting} more waiting for an intra frame" if rep.waiting else "")
             + f", {rep.skipped_bytes} bytes skipped{', truncated' if rep.truncated else ''}"
             " (pass report= for the details)"),
             stacklevel=2)

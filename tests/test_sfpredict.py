@@ -209,3 +209,27 @@ def test_the_estimate_and_the_format_agree_on_what_can_be_predicted() -> None:
         ref[:, 1:] = np.clip(sf + rng.integers(-20, 21, sf.shape), 0, 255)
         ok = entropy.sf_predictable(sf, g, nbc, ref, coarse)
         assert (rate.side_bits(sf, nbc, ref, coarse, 1)[1] < 1e29) == ok
+
+
+def test_the_file_reader_reports_frames_that_waited() -> None:
+    """A lost first page leaves the next page's predicted frames nothing to predict from: they
+    are concealed up to the intra packet, and the report says so (a damaged decode)."""
+    from audiocodec import oneshot
+    from audiocodec.container import pages
+
+    x = tones_and_burst(96000, 2, 3)
+    data = audiocodec.encode(x, FS, bitrate=96000, serial=5)
+    h = aqc.StreamHeader.unpack(data)
+    dp = [(o, p) for o, p, _ in pages.scan_pages(h.serial, data, h.size) if p is not None and not p.is_header]
+    first_len = len(dp[0][1].packets)
+    assert first_len < K  # the second page starts between intra packets (pages of K / 2)
+    bad = bytearray(data)
+    bad[dp[0][0] + 20] ^= 0x10  # the first data page's CRC fails
+    rep = oneshot.DecodeReport()
+    oneshot.decode(bytes(bad), report=rep)
+    assert rep.concealed == first_len and rep.waiting == K - first_len and rep.damaged
+    clean = oneshot.DecodeReport()
+    oneshot.decode(data, report=clean)
+    assert clean.waiting == 0 and not clean.damaged
+    with pytest.warns(audiocodec.CodecWarning, match="waiting for an intra frame"):
+        oneshot.decode(bytes(bad))

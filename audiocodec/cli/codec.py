@@ -136,6 +136,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
     if rep.damaged:
         what = (f"{rep.concealed} frames concealed"
                 + (f", {rep.recovered} recovered (FEC)" if rep.recovered else "")
+                + (f", {rep.waiting} more waiting for an intra frame" if rep.waiting else "")
                 + f", {rep.skipped_bytes} bytes skipped")
         if rep.truncated:
             what += ", truncated"
