@@ -39,7 +39,7 @@ def _payload_bytes(st: FrameStats, q: np.ndarray, buf: np.ndarray) -> int:
     mag0, sf0, ms0 = entropy.model_tables()
     return int(entropy.encode_payload(q, sf_, g, nbc, zeros, ms, bool(st.info & INFO_MS),
                                       bool(st.info & INFO_COARSE_SF), st.edges, mag0, sf0, ms0, buf,
-                                      0, 0, -1, np.zeros((sf_.shape[0], 1 + sf_.shape[1]), np.int32), -1))
+                                      0, 0, -1, np.zeros(sf_.shape, np.int32), -1))
 
 
 def measure(path: Path, bitrate: int, seconds: float) -> tuple[float, float, float]:

@@ -169,7 +169,7 @@ def test_period_field_above_the_range_is_refused() -> None:
     n = entropy.encode_payload(np.zeros((1, N), np.int32), np.full((1, nb), 100, np.int32),
                                np.array([100], np.int32), z, z, np.zeros(nb, np.uint8), False, True,
                                edges, mag0, sf0, ms0, buf, bits, (1 << bits) - 1, 3,
-                               np.zeros((1, 1 + nb), np.int32), 0)  # the stream's sf_predict bit: 0
+                               np.zeros((1, nb), np.int32), 0)  # the stream's sf_predict bit: 0
     info = INFO_PITCH | 0x20  # coarse scale factors, as low delay codes them
     with pytest.raises(FrameError, match="above"):
         dec.decode(bytes([info]) + buf[:n].tobytes())

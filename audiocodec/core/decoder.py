@@ -64,9 +64,10 @@ class MdctDecoder:
                       if interval is not None else None)
         self._pf = np.zeros(2, dtype=np.int32)
         self.fec = h.find(aqc.TAG_FEC) is not None
-        # scale-factor prediction: the last decoded frame's G, S (entropy.py)
+        # scale-factor prediction: the last decoded frame's S (entropy.py)
         self._sf_predict = aqc.sf_predict_interval(h) is not None
-        self._ref = np.zeros((h.channels, 1 + nb), dtype=np.int32)
+        self._ref = np.zeros((h.channels, nb), dtype=np.int32)
+        entropy.store_reference(self._sf, self._nbc, nb, np.zeros_like(self._ref))  # load it now
         self._ref_short: bool | None = None  # None: no reference (start, reset)
         self._pred_out = np.zeros(1, dtype=np.int32)
         self.frames_waiting = 0  # predicted frames concealed for want of a reference
@@ -137,8 +138,7 @@ class MdctDecoder:
         if r != 0:
             raise FrameError("frame payload does not decode (damaged)")
         if self._sf_predict and primary:
-            self._ref[:, 0] = self._g
-            self._ref[:, 1 : 1 + nb] = sf  # past nbc: filled as decode_payload leaves them
+            entropy.store_reference(self._sf, self._nbc, nb, self._ref)
             self._ref_short = short
         params = (0, 0.0)
         if post is not None:

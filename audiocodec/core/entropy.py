@@ -387,16 +387,28 @@ def sf_prediction(a: int, s_b: int, s_b1: int, g: int, coarse: bool) -> int:
 
 
 @njit(cache=True)
+def store_reference(sf: NDArray[np.int32], nbc: NDArray[np.int32], nb: int, ref: NDArray[np.int32]) -> None:
+    """``ref[:, :nb]`` = the reference ``S`` of a frame with steps ``sf`` and ``nbc`` coded bands:
+    its steps, those past the coded bands equal to the last coded one's (g when none is), as
+    :func:`decode_payload` leaves them. Encoder and decoder both keep their reference with it."""
+    for c in range(sf.shape[0]):
+        k = nbc[c]
+        last = sf[c, k - 1] if k > 0 else sf[c, 0]
+        for b in range(nb):
+            ref[c, b] = sf[c, b] if b < k else last
+
+
+@njit(cache=True)
 def sf_predictable(sf: NDArray[np.int32], g: NDArray[np.int32], nbc: NDArray[np.int32],
                    ref: NDArray[np.int32], coarse: bool) -> bool:
     """True when every residual of a predicted coding of ``sf`` fits SF model 1 (and, in a
-    coarse frame, every step has g's parity). ``ref`` is the reference as (C, 1 + nb):
-    ``G, S[0..nb)``; ``sf[c, 0]`` must equal ``g[c]``."""
+    coarse frame, every step has g's parity). ``ref`` is the reference ``S`` as (C, nb)
+    (:func:`store_reference`); ``sf[c, 0]`` must equal ``g[c]``."""
     for c in range(sf.shape[0]):
         if nbc[c] > 0 and sf[c, 0] != g[c]:
             return False
         for b in range(1, nbc[c]):
-            p = sf_prediction(sf[c, b - 1], ref[c, 1 + b], ref[c, b], g[c], coarse)
+            p = sf_prediction(sf[c, b - 1], ref[c, b], ref[c, b - 1], g[c], coarse)
             r = sf[c, b] - p
             if coarse:
                 if r & 1:
@@ -423,7 +435,7 @@ def encode_payload(
     g, nbc, nf: (C,) int32; ms: (nb,) uint8 band flags; edges: (nb+1,) int32;
     pf_t, pf_q: the pitch post-filter's fields, coded when ``pf_q >= 0`` (info bit 6);
     pred: -1 no prediction bit (a stream without ``sf_predict``), 0 the bit i = 0, 1 a
-    predicted frame against ``ref`` (C, 1 + nb) (``sf_predictable`` must hold).
+    predicted frame against ``ref`` (C, nb) (``sf_predictable`` must hold).
     """
     st = np.zeros(8, dtype=np.int64)
     enc_init(st)
@@ -449,7 +461,7 @@ def encode_payload(
             if pred == 1 and b == 0:
                 continue  # sf[c, 0] = g[c]
             if pred == 1:
-                r = sf[c, b] - sf_prediction(prev, ref[c, 1 + b], ref[c, b], g[c], coarse)
+                r = sf[c, b] - sf_prediction(prev, ref[c, b], ref[c, b - 1], g[c], coarse)
                 if coarse:
                     r //= 2
                 if r < -SF_OFFSET or r >= NSYM_SF - SF_OFFSET:
@@ -532,7 +544,7 @@ def decode_payload(
                 continue
             if pred == 1:
                 r = dec_symbol(st, buf, n, sfm, stot, SF_PRED) - SF_OFFSET
-                v = sf_prediction(prev, ref[c, 1 + b], ref[c, b], g[c], coarse) + (
+                v = sf_prediction(prev, ref[c, b], ref[c, b - 1], g[c], coarse) + (
                     2 * r if coarse else r)
                 v = min(255, max(0, v))  # as g: a stale reference may reach past the range
             else:

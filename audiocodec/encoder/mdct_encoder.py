@@ -133,7 +133,7 @@ class MdctEncoder:
         # by default not in low delay, the mode of lossy links: see SF_INTRA_INTERVAL
         use_sfp = (not low_delay) if sf_predict is None else bool(sf_predict)
         self.sf_interval = SF_INTRA_INTERVAL if use_sfp else None
-        self._ref = np.zeros((channels, 1 + c.max_bands), dtype=np.int32)  # G, S[0..nb)
+        self._ref = np.zeros((channels, c.max_bands), dtype=np.int32)  # S (entropy.store_reference)
         self._ref_short: bool | None = None  # None: no reference yet
         self._ref_prev_short: bool | None = None  # the block type of the reference's reference
         self._pred = -1 if self.sf_interval is None else 0  # this frame's prediction mode
@@ -164,6 +164,7 @@ class MdctEncoder:
         rate.estimate_bits(self._qbuf, sf, edges, nb, self.coarse_sf, self._ref, 1)
         rate.coded_bands(self._qbuf, edges, nb, self._nbc)
         rate.side_bits(np.ascontiguousarray(sf), self._nbc, self._ref, self.coarse_sf, 1)
+        entropy.store_reference(self._sf, self._nbc, nb, np.zeros_like(self._ref))
         fill_bands(self._qbuf, edges, nb, c.nf_start, fixed, np.zeros(c.channels, np.int32),
                    np.zeros(fixed.shape, np.bool_))
 
@@ -302,12 +303,7 @@ class MdctEncoder:
         self._observe(info, short, edges, sf, 8 * (nbytes + len(head) + len(tail)))
         packet = head + self._buf[:nbytes].tobytes() + tail
         if self.sf_interval is not None:  # what the decoder will predict the next frame from
-            ref = self._ref
-            ref[:, 0] = sf[:, 0]
-            ref[:, 1 : 1 + nb] = sf
-            for ch in range(sf.shape[0]):  # past the coded bands: as the decoder fills them
-                k = int(self._nbc[ch])
-                ref[ch, 1 + k : 1 + nb] = sf[ch, k - 1] if k else sf[ch, 0]
+            entropy.store_reference(self._sf, self._nbc, nb, self._ref)
             self._ref_prev_short, self._ref_short = self._ref_short, short
         if self.fec:
             self._fec_section = b"" if last else self._redundant(coefs, dither, spare, info, edges, nb,

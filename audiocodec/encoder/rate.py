@@ -102,7 +102,7 @@ def _step_bits(d: int) -> float:
 def side_bits(sf: NDArray[np.int32], nbc: NDArray[np.int32], ref: NDArray[np.int32], coarse: bool,
               pred: int) -> tuple[float, float]:
     """Estimated bits of the scale factors (g included) coded without and with prediction
-    from ``ref`` (C, 1 + nb) (:func:`audiocodec.core.entropy.sf_predictable`); the second is
+    from ``ref`` (C, nb) (:func:`audiocodec.core.entropy.sf_predictable`); the second is
     1e30 when ``pred`` is 0 or the residuals do not fit."""
     intra = 0.0
     predicted = 0.0 if pred == 1 else 1e30
@@ -115,7 +115,7 @@ def side_bits(sf: NDArray[np.int32], nbc: NDArray[np.int32], ref: NDArray[np.int
             d = abs(sf[c, b] - prev) // 2 if coarse else abs(sf[c, b] - prev)
             intra += _step_bits(d)
             if predicted < 1e29 and b >= 1:
-                r = sf[c, b] - sf_prediction(prev, ref[c, 1 + b], ref[c, b], sf[c, 0], coarse)
+                r = sf[c, b] - sf_prediction(prev, ref[c, b], ref[c, b - 1], sf[c, 0], coarse)
                 if coarse:
                     if r & 1:
                         predicted = 1e30
