@@ -24,6 +24,33 @@ def test_fast_matches_reference(n: int, shape: str) -> None:
         np.testing.assert_allclose(mdct.imdct(X, w), mdct.imdct_reference(X, w), atol=1e-9)
 
 
+@pytest.mark.parametrize("n", [96, 384, 1024])
+def test_fused_kernels_equal_their_numpy_statement(n: int) -> None:
+    """The numba window/fold and unfold/window/add passes and the direct pocketfft call give
+    the very floats of the plain numpy statement through scipy.fft (the bitstream's golden
+    digests rest on it)."""
+    import scipy.fft
+
+    rng = np.random.default_rng(n)
+    w = mdct.window(n, n // 4, n // 2, "kbd")
+    x = rng.standard_normal((3, 2 * n))
+    want = scipy.fft.dct(mdct._fold(x * w), type=4, norm="ortho", axis=-1)
+    got = mdct.mdct(x, w)
+    assert np.array_equal(got, want)
+    assert np.array_equal(mdct.dct4(np.ascontiguousarray(x[:, :n])),
+                          scipy.fft.dct(x[:, :n], type=4, norm="ortho", axis=-1))
+    u = scipy.fft.dct(got, type=4, norm="ortho", axis=-1)
+    assert np.array_equal(mdct.imdct(got, w), mdct._unfold(u) * w)
+    acc = rng.standard_normal((3, 3 * n))
+    want_acc = acc.copy()
+    want_acc[:, n // 2 : n // 2 + 2 * n] += mdct._unfold(u) * w
+    mdct.imdct_add(got, w, acc, n // 2)
+    assert np.array_equal(acc, want_acc)
+    strided = rng.standard_normal((2 * n, 2)).T  # a transposed (frames, C) view, as a FIFO gives
+    assert np.array_equal(mdct.mdct(strided, w),
+                          scipy.fft.dct(mdct._fold(strided * w), type=4, norm="ortho", axis=-1))
+
+
 @pytest.mark.parametrize("shape", mdct.WINDOW_SHAPES)
 def test_princen_bradley(shape: str) -> None:
     for length in (8, 120, 1024):

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 from ..container import aqc
 from ..errors import FrameError
 from . import conceal as plc
-from . import entropy, quant
+from . import entropy, mdct, quant
 from . import postfilter as pf
 from .layout import (
     INFO_COARSE_SF,
@@ -27,6 +28,26 @@ from .layout import (
     FrameStats,
     MdctConfig,
 )
+
+
+@njit(cache=True)
+def _emit(ola: NDArray[np.float64], hist: NDArray[np.float64], a: int, out: NDArray[np.float64]) -> None:
+    """One hop out of the overlap-add buffer ``ola`` (C, 2N): ``out`` (N, C) = its samples
+    ``a .. a + N``, which also end the history ``hist`` (C, H, shifted left by N); then the
+    buffer moves left by N, its second half zeroed."""
+    nch, n2 = ola.shape
+    n = n2 // 2
+    keep = hist.shape[1] - n
+    for c in range(nch):
+        for i in range(keep):
+            hist[c, i] = hist[c, i + n]
+        for i in range(n):
+            v = ola[c, a + i]
+            out[i, c] = v
+            hist[c, keep + i] = v
+        for i in range(n):
+            ola[c, i] = ola[c, n + i]
+            ola[c, n + i] = 0.0
 
 
 class MdctDecoder:
@@ -57,7 +78,10 @@ class MdctDecoder:
         self._hist = np.zeros((h.channels, plc.history_size(h.sample_rate, n)))
         self._lost_run = 0  # consecutive concealed frames
         plc.warm_up()
-        pf.shift_left(self._hist, self._hist.shape[1])  # load the kernel now (a no-op shift)
+        pf.shift_left(self._hist, self._hist.shape[1])  # load the kernels now (no-op calls)
+        _emit(self._ola, np.zeros((h.channels, n)), 0, np.empty((n, h.channels)))
+        mdct.imdct_add(np.zeros((h.channels, n)), self.config.long_window(False, False),
+                       np.zeros((h.channels, 2 * n)))
         self._noise_state = np.zeros(1, dtype=np.uint64)
         interval = aqc.pitch_filter_interval(h)
         self._post = (pf.PostFilter(h.channels, h.sample_rate, n, h.overlap, interval)
@@ -162,13 +186,9 @@ class MdctDecoder:
     def _overlap_add(self, coefs: NDArray[np.float64], info: int) -> NDArray[np.float64]:
         c = self.config
         n, ovl = c.frame_size, c.overlap
-        self._ola += c.synthesize(coefs, info)
-        a = n // 2 - ovl // 2
-        out = self._ola[:, a : a + n].T.copy()
-        self._ola[:, :n] = self._ola[:, n:]
-        self._ola[:, n:] = 0.0
-        pf.shift_left(self._hist, n)  # no temporary (this runs in live callbacks)
-        self._hist[:, -n:] = out.T
+        c.synthesize_add(coefs, info, self._ola)
+        out = np.empty((n, c.channels))
+        _emit(self._ola, self._hist, n // 2 - ovl // 2, out)
         return out
 
     def set_index(self, index: int) -> None:

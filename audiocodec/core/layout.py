@@ -195,3 +195,11 @@ class MdctConfig:
             return out
         w = self.long_window(bool(info & INFO_LEFT_SHORT), bool(info & INFO_RIGHT_SHORT))
         return mdct.imdct(coefs, w)
+
+    def synthesize_add(self, coefs: NDArray[np.float64], info: int, out: NDArray[np.float64]) -> None:
+        """``out += self.synthesize(coefs, info)`` (out (C, 2N)), a long frame in one pass."""
+        if info & INFO_SHORT:
+            out += self.synthesize(coefs, info)
+            return
+        w = self.long_window(bool(info & INFO_LEFT_SHORT), bool(info & INFO_RIGHT_SHORT))
+        mdct.imdct_add(coefs, w, out)
