@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 from .adpcm.mode import AdpcmDecoder
@@ -99,9 +100,8 @@ class Fifo:
     def consume(self, n: int) -> None:
         self._start = min(self._end, self._start + n)
 
-    def push(self, x: NDArray[np.floating] | None, zeros: int = 0) -> None:
-        """Append ``x`` (or ``zeros`` silent frames when ``x`` is None)."""
-        n = zeros if x is None else x.shape[0]
+    def _reserve(self, n: int) -> None:
+        """Make room for ``n`` more frames after the live ones."""
         live = self._end - self._start
         if self._end + n > self._a.shape[0]:
             if live + n <= self._a.shape[0] and self._start >= live:
@@ -111,24 +111,53 @@ class Fifo:
                 grown[:live] = self._a[self._start : self._end]
                 self._a = grown
             self._start, self._end = 0, live
+
+    def push(self, x: NDArray[np.floating] | None, zeros: int = 0) -> None:
+        """Append ``x`` (or ``zeros`` silent frames when ``x`` is None)."""
+        n = zeros if x is None else x.shape[0]
+        self._reserve(n)
         if x is None:
             self._a[self._end : self._end + n] = 0.0
         else:
             self._a[self._end : self._end + n] = x
         self._end += n
 
+    def push_clipped(self, x: NDArray[np.floating]) -> bool:
+        """Append ``x`` (frames, channels) clipped to -1..1, in one pass; False, and nothing
+        appended, if it holds a NaN or an Inf."""
+        n = x.shape[0]
+        self._reserve(n)
+        if not _clip_into(x, self._a, self._end):
+            return False
+        self._end += n
+        return True
 
-def _check_block(block: Any, channels: int) -> NDArray[np.float64]:
+
+@njit(cache=True)
+def _clip_into(x: NDArray[np.floating], buf: NDArray[np.float64], at: int) -> bool:
+    """``buf[at : at + len(x)] = clip(x, -1, 1)`` unless ``x`` holds a non-finite sample."""
+    for i in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            if not np.isfinite(x[i, c]):
+                return False
+    for i in range(x.shape[0]):
+        for c in range(x.shape[1]):
+            v = np.float64(x[i, c])
+            buf[at + i, c] = -1.0 if v < -1.0 else (1.0 if v > 1.0 else v)
+    return True
+
+
+def _check_block(block: Any, channels: int) -> NDArray[np.floating]:
+    """The block as a (frames, channels) float32 or float64 array (no copy when it is one)."""
     a = np.asarray(block)
     if a.ndim == 1 and channels == 1:
         a = a[:, None]
     if a.ndim != 2 or a.shape[1] != channels:
         raise InputError(f"audio block must have shape (frames, {channels}), got {a.shape}")
-    if not np.issubdtype(a.dtype, np.floating):
-        raise InputError(f"audio block must be float (float32 in -1..1), got dtype {a.dtype}")
-    a = a.astype(np.float64)
-    if not np.isfinite(a).all():
-        raise InputError("audio block holds NaN or Inf samples")
+    if a.dtype != np.float32 and a.dtype != np.float64:
+        if a.dtype.kind != "f":
+            raise InputError(f"audio block must be float (float32 in -1..1), got dtype {a.dtype}")
+        a = a.astype(np.float64)  # float16, longdouble
     return a
 
 
@@ -246,6 +275,8 @@ class Encoder:
         self._flushed = False
         self._pending = Fifo(self.channels, self._mode.capacity())
         self._pending.push(None, zeros=self._mode.lead_in())
+        for dtype in (np.float32, np.float64):  # load the ingest kernel now, not in a callback
+            _clip_into(np.zeros((0, self.channels), dtype), self._pending._a, 0)
 
     @property
     def config(self) -> Any:
@@ -285,9 +316,9 @@ class Encoder:
         a = _check_block(block, self.channels)
         if a.shape[0] == 0:
             return []
-        np.clip(a, -1.0, 1.0, out=a)
+        if not self._pending.push_clipped(a):
+            raise InputError("audio block holds NaN or Inf samples")
         self._in_count += a.shape[0]
-        self._pending.push(a)
         return self._mode.drain(self._pending, False, self._in_count)
 
     def flush(self) -> list[bytes]:

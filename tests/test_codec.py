@@ -226,6 +226,28 @@ def test_bad_encoder_input() -> None:
         enc.encode(np.zeros((10, 2), np.int16))
 
 
+def test_input_is_clipped_and_a_rejected_block_leaves_no_trace() -> None:
+    """Blocks of any float dtype and layout are clipped to -1..1 on the way in; a block with
+    a NaN or an Inf raises before any of it is taken, so the stream is the one without it."""
+    rng = np.random.default_rng(4)
+    x = (1.5 * rng.standard_normal((5000, 2))).astype(np.float32)
+    half = x[1000:3000].astype(np.float16)
+    plain = np.concatenate((x[:1000], half.astype(np.float32), x[3000:])).astype(np.float64)
+    want = Encoder(48000, 2, serial=3, low_delay=True)
+    ref = want.encode(np.clip(plain, -1.0, 1.0)) + want.flush()
+    got = Encoder(48000, 2, serial=3, low_delay=True)
+    bad = x[:700].copy()
+    bad[350, 1] = np.inf
+    with pytest.raises(InputError):
+        got.encode(bad)
+    out = got.encode(np.repeat(x[:1000], 2, axis=1)[:, ::2])  # a strided (frames, 2) view
+    out += got.encode(half)
+    with pytest.raises(InputError):
+        got.encode(np.full((10, 2), np.nan))
+    out += got.encode(x[3000:]) + got.flush()
+    assert out == ref
+
+
 def test_lost_packets_are_concealed_without_length_change() -> None:
     x = music_like(seconds=0.5)
     enc = Encoder(48000, 2, serial=1, low_delay=True)

@@ -85,6 +85,7 @@ MAX_ESCAPE = (1 << 15) - ESCAPE  # |q| <= 2**15 (quant.QMAX)
 CTX_BOUNDS = np.array([0, 1, 2, 4, 6, 9, 14, 22, 1 << 30], dtype=np.int64)
 MAG_MEANS = np.array([0.12, 0.45, 0.8, 1.2, 1.8, 2.6, 4.0, 6.0, 12.0])
 N_CTX = len(CTX_BOUNDS)
+CTX_OF = np.searchsorted(CTX_BOUNDS, np.arange(CTX_BOUNDS[-2] + 1)).astype(np.int64)  # a -> ctx
 
 # encoder state slots
 _LOW, _RANGE, _CACHE, _CSIZE, _POS, _OVF, _FIRST = range(7)
@@ -178,8 +179,14 @@ def enc_encode(
 
 @njit(cache=True, inline="always")
 def enc_bits(st: NDArray[np.int64], buf: NDArray[np.uint8], value: int, nbits: int) -> None:
-    """Raw bits, most significant first, at most 16 per call."""
-    enc_encode(st, buf, value & ((1 << nbits) - 1), 1, 1 << nbits)
+    """Raw bits, most significant first, at most 16 per call: :func:`enc_encode` of
+    ``(value, 1, 2**nbits)``, its division a shift."""
+    r = st[_RANGE] >> nbits
+    st[_LOW] += (value & ((1 << nbits) - 1)) * r
+    st[_RANGE] = r
+    while st[_RANGE] < TOP:
+        st[_RANGE] <<= 8
+        _shift_low(st, buf)
 
 
 @njit(cache=True)
@@ -303,8 +310,14 @@ def dec_update(
 
 @njit(cache=True, inline="always")
 def dec_bits(st: NDArray[np.int64], buf: NDArray[np.uint8], n: int, nbits: int) -> int:
+    """Mirror of :func:`enc_bits`: :func:`dec_target` and :func:`dec_update` of a
+    ``2**nbits`` total, the range's division a shift."""
     total = 1 << nbits
-    v = dec_target(st, total)
+    r = st[_DRANGE] >> nbits
+    st[_DR] = r
+    v: int = np.int64(np.uint32(st[_CODE]) // np.uint32(r))  # type: ignore[assignment]
+    if v >= total:
+        v = total - 1
     dec_update(st, buf, n, v, 1, total)
     return v
 
@@ -353,10 +366,8 @@ def nbc_bits(nb: int) -> int:
 
 @njit(cache=True, inline="always")
 def _ctx(a: int) -> int:
-    c = 0
-    while a > CTX_BOUNDS[c]:
-        c += 1
-    return c
+    """Context of ``a`` (the first ``i`` with ``a <= CTX_BOUNDS[i]``), by table."""
+    return CTX_OF[a] if a < CTX_OF.shape[0] else N_CTX - 1
 
 
 @njit(cache=True, inline="always")
