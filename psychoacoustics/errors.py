@@ -19,9 +19,12 @@ class PsychoacousticsError(ValueError):
 def as_real_finite(a: NDArray[np.generic], name: str) -> NDArray[np.float64]:
     """``a`` as float64, or a :class:`PsychoacousticsError` naming ``name`` when it is not
     real numbers or holds NaN/Inf (the model's one input check after the shape)."""
-    if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
+    if a.dtype == np.float64:
+        x: NDArray[np.float64] = a  # type: ignore[assignment]
+    elif np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer):
+        x = a.astype(np.float64)
+    else:
         raise PsychoacousticsError(f"{name} must be real numbers, got dtype {a.dtype}")
-    x = a.astype(np.float64, copy=False)
     if not np.isfinite(x).all():
         raise PsychoacousticsError(f"{name} holds NaN or infinite values")
     return x

@@ -172,7 +172,7 @@ class MdctDecoder:
         law = quant.LAW_POWER if info & INFO_POWER_LAW else quant.LAW_UNIFORM
         coefs = self._coefs
         self._noise_state[0] = quant.frame_noise_seed(self._serial, self._index)
-        quant.reconstruct(self._q, np.ascontiguousarray(sf), edges, nb, law, self._nf, self._nbc,
+        quant.reconstruct(self._q, self._sf, edges, nb, law, self._nf, self._nbc,
                           self._ms, ms_on, c.nf_start, short, self._noise_state, coefs)
         self._last_coefs[:] = coefs
         self._last_info = info

@@ -118,6 +118,8 @@ class MdctEncoder:
         self._qbuf = np.zeros((channels, n), dtype=np.int32)
         self._sf = np.zeros((channels, c.max_bands), dtype=np.int32)
         self._nbc = np.zeros(channels, dtype=np.int32)
+        self._nf = np.zeros(channels, dtype=np.int32)  # the payload's nf and g fields
+        self._g = np.zeros(channels, dtype=np.int32)
         self._mag = np.zeros((channels, n))
         self._no_dither = np.zeros((channels, n))
         self._dither_rng = np.random.default_rng(serial)
@@ -163,7 +165,9 @@ class MdctEncoder:
                           self._qbuf)
         rate.estimate_bits(self._qbuf, sf, edges, nb, self.coarse_sf, self._ref, 1)
         rate.coded_bands(self._qbuf, edges, nb, self._nbc)
-        rate.side_bits(np.ascontiguousarray(sf), self._nbc, self._ref, self.coarse_sf, 1)
+        rate.side_bits(self._sf, self._nbc, self._ref, self.coarse_sf, 1)
+        rate.noise_fields(self._mag, self._qbuf, self._sf, edges, self._nbc, c.nf_start, self._nf,
+                          self._nf)
         entropy.store_reference(self._sf, self._nbc, nb, np.zeros_like(self._ref))
         fill_bands(self._qbuf, edges, nb, c.nf_start, fixed, np.zeros(c.channels, np.int32),
                    np.zeros(fixed.shape, np.bool_))
@@ -419,15 +423,11 @@ class MdctEncoder:
     def _payload(self, q: NDArray[np.int32], sf: NDArray[np.int32], edges: NDArray[np.int32], nb: int,
                  plan: Plan) -> int:
         rate.coded_bands(q, edges, nb, self._nbc)
-        nf = np.zeros(self.config.channels, np.int32)
-        if plan.noise_fill.any():
-            # 1 = level measured after quantization; >= 8 = a fixed level (noise substitution)
-            nf[:] = plan.noise_fill == 1
-            rate.noise_levels(plan.coefs, q, np.ascontiguousarray(sf), edges, self._nbc,
-                              self.config.nf_start, nf)
-            nf = np.where(plan.noise_fill >= 8, plan.noise_fill - 8, nf).astype(np.int32)
-        g = np.ascontiguousarray(sf[:, 0]).astype(np.int32)
-        sf = np.ascontiguousarray(sf)
+        nf, g = self._nf, self._g
+        sf = self._sf  # all bands: the kernels read bands below nb only (a view would copy)
+        rate.noise_fields(plan.coefs, q, sf, edges, self._nbc, self.config.nf_start, plan.noise_fill,
+                          nf)
+        g[:] = sf[:, 0]
         pred = self._pred
         if pred == 1:  # predict when the estimate says it is cheaper (and the residuals fit)
             intra, predicted = rate.side_bits(sf, self._nbc, self._ref, self.coarse_sf, 1)

@@ -303,6 +303,24 @@ def search_g_reference(
 
 
 @njit(cache=True)
+def noise_fields(
+    coefs: NDArray[np.float64], q: NDArray[np.int32], sf: NDArray[np.int32], edges: NDArray[np.int32],
+    nbc: NDArray[np.int32], nf_start: int, plan_nf: NDArray[np.int32], nf: NDArray[np.int32],
+) -> None:
+    """The payload's nf fields from the plan's ``plan_nf`` (C,): 0 off; 1 the level measured
+    after quantization (:func:`noise_levels`); ``8 + v`` the fixed level v (noise substitution)."""
+    measured = False
+    for c in range(nf.shape[0]):
+        nf[c] = 1 if plan_nf[c] == 1 else 0
+        measured = measured or plan_nf[c] == 1
+    if measured:
+        noise_levels(coefs, q, sf, edges, nbc, nf_start, nf)
+    for c in range(nf.shape[0]):
+        if plan_nf[c] >= 8:
+            nf[c] = plan_nf[c] - 8
+
+
+@njit(cache=True)
 def noise_levels(
     coefs: NDArray[np.float64], q: NDArray[np.int32], sf: NDArray[np.int32], edges: NDArray[np.int32],
     nbc: NDArray[np.int32], nf_start: int, nf: NDArray[np.int32],
