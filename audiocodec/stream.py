@@ -210,7 +210,8 @@ class Encoder:
         packet is lost (``Decoder.decode(None, next_packet=...)``).
     sf_predict : bool or None
         Scale factors predicted from the previous frame (:mod:`audiocodec.core.entropy`),
-        with a frame that predicts nothing every 16 packets (MDCT, 1-2 channels): None turns
+        with a frame that predicts nothing every 16 packets (MDCT, every sub-stream of a
+        multichannel one): None turns
         it on outside low delay (a lost packet makes the frames after it drift until the next
         intra one, which costs more than the bits save on a lossy link), True or False force it.
     """
@@ -249,8 +250,8 @@ class Encoder:
             raise InputError("postfilter applies only to 1-2 channel mdct streams")
         if fec and (mode != "mdct" or self.channels > 2 or quality is not None):
             raise InputError("fec applies only to 1-2 channel mdct streams at a bitrate (not --quality)")
-        if sf_predict and (mode != "mdct" or self.channels > 2):
-            raise InputError("sf_predict applies only to 1-2 channel mdct streams")
+        if sf_predict and mode != "mdct":
+            raise InputError("sf_predict applies only to mdct streams")
         if self.serial is None:
             self.serial = int.from_bytes(os.urandom(4), "little")
         try:

@@ -35,7 +35,8 @@ CASES = {
     "mono_low_delay": (1, {"bitrate": 32000, "low_delay": True}),  # with the pitch post-filter
     "stereo_low_delay_no_postfilter": (2, {"bitrate": 48000, "low_delay": True, "postfilter": False}),
     "adpcm": (2, {"mode": "adpcm"}),
-    "5.1": (6, {"bitrate": 192000}),
+    "5.1": (6, {"bitrate": 192000}),  # sf_predict in every sub-stream (the default)
+    "5.1_no_sf_predict": (6, {"bitrate": 192000, "sf_predict": False}),
 }
 
 
@@ -44,6 +45,9 @@ def test_slice_equals_whole_decode(name: str) -> None:
     channels, opts = CASES[name]
     x = _signal(12.0, channels)
     data = encode(x, FS, serial=11, **opts)
+    predicts = aqc.sf_predict_interval(reader.locate_header(data)[0]) is not None
+    assert predicts == (opts.get("mode", "mdct") == "mdct" and not opts.get("low_delay")
+                        and opts.get("sf_predict", True))
     whole, _ = decode(data)
     for start, duration in ((0.0, 0.5), (0.001, 0.3), (5.0, 2.0), (7.777, 1.234), (11.5, 3.0), (3.0, None)):
         rep = DecodeReport()

@@ -139,7 +139,7 @@ def test_fec_copies_predict_nothing() -> None:
 
 def test_options_and_records_are_checked() -> None:
     with pytest.raises(InputError, match="sf_predict"):
-        audiocodec.Encoder(FS, 6, sf_predict=True)
+        audiocodec.Encoder(FS, 2, mode="adpcm", sf_predict=True)
     with pytest.raises(InputError, match="sf_predict"):
         audiocodec.Encoder(FS, 2, extension=(aqc.sf_predict_record(4),))
     h = aqc.StreamHeader.unpack(audiocodec.Encoder(FS, 2, serial=1).header)
@@ -149,9 +149,13 @@ def test_options_and_records_are_checked() -> None:
             aqc.StreamHeader.unpack(aqc.StreamHeader(
                 h.mode, h.channels, h.sample_rate, h.frame_size, h.overlap, h.delay, h.bitrate,
                 h.total_samples, h.serial, h.window, h.flags, ext).pack())
-    # multichannel streams code without it
+    # multichannel streams: on as in stereo (outside low delay), one record for every sub-stream
     six = aqc.StreamHeader.unpack(audiocodec.Encoder(FS, 6, serial=1).header)
-    assert six.find(aqc.TAG_SF_PREDICT) is None
+    assert aqc.sf_predict_interval(six) == aqc.sf_predict_interval(h)
+    assert aqc.StreamHeader.unpack(audiocodec.Encoder(FS, 6, serial=1, low_delay=True).header
+                                   ).find(aqc.TAG_SF_PREDICT) is None
+    assert aqc.StreamHeader.unpack(audiocodec.Encoder(FS, 6, serial=1, sf_predict=False).header
+                                   ).find(aqc.TAG_SF_PREDICT) is None
 
 
 def test_a_loss_shifts_no_frame_s_level() -> None:

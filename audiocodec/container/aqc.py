@@ -74,11 +74,13 @@ records so that rewriting the header preserves them. Tags defined so far:
                            copy of the previous frame and its length
                            (:mod:`audiocodec.core.layout`, "In-band FEC")
     0x82  sf_predict       critical; u16 intra interval K, 1..65535; only in
-                           1-2 channel MDCT streams: every payload has the
-                           prediction bit, and frames may predict their scale
-                           factors from the last decoded frame; an encoder
-                           predicts in no packet whose index % K is 0
-                           (:mod:`audiocodec.core.entropy`)
+                           MDCT streams: every payload has the prediction
+                           bit, and frames may predict their scale factors
+                           from the last decoded frame; an encoder predicts
+                           in no packet whose index % K is 0
+                           (:mod:`audiocodec.core.entropy`); in a multistream
+                           stream every sub-stream's payloads
+                           (:mod:`audiocodec.multistream.layout`)
     0x83 .. 0xFF           reserved, critical
 
 Codec packet (what :class:`audiocodec.Encoder` returns and
@@ -386,9 +388,11 @@ class StreamHeader:
         return next((v for t, v in self.extension if t == tag), None)
 
     def validate(self) -> None:
-        for tag in (TAG_PITCH_FILTER, TAG_FEC, TAG_SF_PREDICT):
+        for tag in (TAG_PITCH_FILTER, TAG_FEC):
             if self.find(tag) is not None and (self.mode != MODE_MDCT or self.channels > 2):
                 raise HeaderError(f"{TAG_NAMES[tag]} record in a stream other than 1-2 channel MDCT")
+        if self.find(TAG_SF_PREDICT) is not None and self.mode != MODE_MDCT:
+            raise HeaderError("sf_predict record in a stream other than MDCT")
         if self.flags & ~FLAG_BLOCK_SWITCHING:
             raise HeaderError(f"header flags {self.flags:#04x} use bits version 2 does not define")
         if self.mode not in MODE_NAMES:

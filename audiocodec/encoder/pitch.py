@@ -115,6 +115,19 @@ def mono_mix(x: NDArray[np.float64], out: NDArray[np.float64]) -> None:
         out[i] = v / nch
 
 
+@njit(cache=True)
+def _append(raw: NDArray[np.float64], view: NDArray[np.float64], a: int, end: int) -> None:
+    """Shift the history ``raw`` (C, H) left by ``end - a`` and end it with ``view[a:end]``
+    (frames, C), transposed."""
+    k = end - a
+    keep = raw.shape[1] - k
+    for c in range(raw.shape[0]):
+        for i in range(keep):
+            raw[c, i] = raw[c, i + k]
+        for i in range(k):
+            raw[c, keep + i] = view[a + i, c]
+
+
 def quantize_gain(g_ls: float) -> int:
     """The coded gain index for a least-squares gain, -1 for no filter."""
     g = min(GAIN_SCALE * g_ls, pf.gain((1 << pf.GAIN_BITS) - 1))
@@ -142,7 +155,6 @@ class PitchPrefilter:
         self._raw = np.zeros((channels, self.t_max + len(self._taps) // 2 + 1 + 2 * frame_size))
         self._mono = np.zeros(self._raw.shape[1])
         self._scratch = np.zeros(self._raw.shape[1] // self._dec + 1)
-        self._out = np.zeros((channels, 2 * frame_size))
         self._done = 0  # padded samples filtered so far
         self._switch = pf.switch_offset(frame_size, overlap)
         self._decided = -1  # the last block whose parameters are chosen
@@ -150,8 +162,10 @@ class PitchPrefilter:
         mono_mix(self._raw, self._mono)
         search(self._mono, frame_size, self.t_min, self.t_max, self._dec, SUBHARMONIC_R, self._taps,
                self._scratch)  # load the kernels now, not in a live callback
+        pending = np.zeros((2 * frame_size, channels))  # the layout of the encoder's FIFO view
         pf.comb(self._raw, self._raw.shape[1] - 1, 1, 0, self.t_min, 0.0, self.t_min, 0.0, self._fade,
-                self._taps, -1.0, self._out, 0)
+                self._taps, -1.0, pending.T, 0)
+        _append(np.zeros_like(self._raw), pending, 0, 0)
 
     def coded(self, block: int) -> tuple[int, int]:
         """Block ``block``'s coded fields ``(T - T_min, gain index)``; index -1 = no filter."""
@@ -174,10 +188,8 @@ class PitchPrefilter:
         a = self._done - base
         if end <= a:
             return
-        k = end - a
         raw = self._raw
-        pf.shift_left(raw, k)
-        raw[:, -k:] = view[a:end].T
+        _append(raw, view, a, end)
         self._done = base + end
         hr = raw.shape[1]
         p = base + a
@@ -190,10 +202,8 @@ class PitchPrefilter:
             t0, g0 = self._params(blk - 1)
             t1, g1 = self._params(blk)
             if blk >= 0 and (g0 or g1):
-                cnt = stop - p
-                pf.comb(raw, hr - (self._done - p), cnt, p - start, t0, g0, t1, g1, self._fade,
-                        self._taps, -1.0, self._out, 0)
-                view[p - base : stop - base] = self._out[:, :cnt].T
+                pf.comb(raw, hr - (self._done - p), stop - p, p - start, t0, g0, t1, g1, self._fade,
+                        self._taps, -1.0, view.T, p - base)  # into the pending samples
             p = stop
 
     def _decide(self, block: int) -> None:

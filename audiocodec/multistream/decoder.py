@@ -30,6 +30,10 @@ class MultistreamDecoder:
         self._columns = [np.asarray(lay.wav_columns(s), np.intp) for s in range(lay.streams)]
         self.config = self._streams[0].config
         self._held: NDArray[np.float64] | None = None
+        self.frames_waiting = 0  # packets a sub-stream concealed for want of a reference
+
+    def _waited(self) -> int:
+        return sum(d.frames_waiting for d in self._streams)
 
     def decode(self, info: int, body: bytes) -> NDArray[np.float64]:
         """Decode one multistream packet's mode bytes (``info``: its TOC byte)."""
@@ -42,6 +46,7 @@ class MultistreamDecoder:
         n = self.config.frame_size
         self._held = None
         out = np.zeros((n, self.channels))
+        waited = self._waited()
         for s, (dec, cols, p) in enumerate(zip(self._streams, self._columns, subs, strict=True)):
             try:
                 out[:, cols] = dec.decode(p[0], p[1:])
@@ -51,6 +56,8 @@ class MultistreamDecoder:
                         out[:, lcols] = later.conceal()
                     self._held = out  # what the caller's conceal() of this packet returns
                 raise
+        if self._waited() > waited:
+            self.frames_waiting += 1
         return out
 
     def set_index(self, index: int) -> None:

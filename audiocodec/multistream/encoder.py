@@ -57,9 +57,9 @@ class MultistreamEncoder:
         self._widths = [len(lay.stream_channels(s)) for s in range(lay.streams)]
         self._is_lfe = [lay.lfe and s == lay.streams - 1 for s in range(lay.streams)]
         self._coders = []
-        # the pitch post-filter would need each sub-stream's header to carry its record
+        # the pitch post-filter is for 1-2 channel streams (its record does not reach sub-streams);
+        # sf_predict's does (layout.sub_header), so the option goes to every sub-stream as given
         options["postfilter"] = False
-        options["sf_predict"] = False  # likewise the sf_predict record
         for s, k in enumerate(self._widths):
             rate = MIN_BITRATE if self._is_lfe[s] else max(MIN_BITRATE, round((bitrate - lfe) * k / full))
             self._coders.append(MdctEncoder(sample_rate, k, bitrate=rate, quality=quality,
@@ -84,9 +84,11 @@ class MultistreamEncoder:
 
     def header(self, total: int, serial: int) -> aqc.StreamHeader:
         h = self._coders[0].header(total, serial)
+        value = h.find(aqc.TAG_SF_PREDICT)  # every sub-stream's coder has the same options
+        sfp = () if value is None else ((aqc.TAG_SF_PREDICT, value),)
         return aqc.StreamHeader(h.mode, self.channels, h.sample_rate, h.frame_size, h.overlap, h.delay,
                                 0 if self.quality is not None else int(self.bitrate), total, serial,
-                                h.window, h.flags, (channel_map_record(self.channels),))
+                                h.window, h.flags, (channel_map_record(self.channels), *sfp))
 
     def _feed(self, x: NDArray[np.float64]) -> None:
         """Move samples (WAV order) into the sub-streams' FIFOs; the LFE's are the low-passed ones."""

@@ -33,9 +33,14 @@ family = 1, then for each WAV-order channel ``j`` its coded channel
 ``coded[vorbis[j]]``. A decoder refuses a family-1 stream whose map is not
 this table's row for ``C`` (the family fixes it; the bytes let a reader route
 the channels without the table). Sub-stream ``s`` (0-based) decodes with the
-header's fields, its own channel count (2 for ``s < M``, else 1) and the
+header's fields, its own channel count (2 for ``s < M``, else 1), the
 serial ``(serial + s) mod 2**32`` (which seeds its noise filling and
-concealment, so the channels' noise is not identical).
+concealment, so the channels' noise is not identical) and, of the header's
+extension, the ``sf_predict`` record alone when there is one: every sub-stream
+then predicts its scale factors from its own last frame, with the stream's
+intra packets (index % K = 0) intra in all of them, where pages start and
+seeking lands. The other coding records (``pitch_filter``, ``fec``) are for
+1-2 channel streams only.
 
 Multistream packet (the codec packet's mode bytes; TOC bits 0..6 are 0, bit 7
 and the sample count of the last packet are the container's)::
@@ -142,7 +147,9 @@ def check_channel_map(h: aqc.StreamHeader) -> Layout:
 
 def sub_header(h: aqc.StreamHeader, lay: Layout, s: int) -> aqc.StreamHeader:
     """The header sub-stream ``s`` decodes with (the module docstring says which fields)."""
-    return dataclasses.replace(h, channels=len(lay.stream_channels(s)), extension=(),
+    value = h.find(aqc.TAG_SF_PREDICT)
+    return dataclasses.replace(h, channels=len(lay.stream_channels(s)),
+                               extension=() if value is None else ((aqc.TAG_SF_PREDICT, value),),
                                serial=(h.serial + s) & 0xFFFFFFFF)
 
 
