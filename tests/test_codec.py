@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numba import njit
 from support import music_like, snr_db
 
 import audiocodec
@@ -184,6 +185,95 @@ def test_entropy_roundtrip_seeded(coarse: bool, pred: int) -> None:
             assert r == entropy.ERR_NO_REFERENCE
         if pf_q >= 0:  # the pitch post-filter's fields, when the frame has them
             assert (pf_out[0], pf_out[1]) == (pf_t, pf_q)
+
+
+@njit(cache=False)
+def _magnitudes_by_helpers(q, end, mag0, buf):  # type: ignore[no-untyped-def]
+    """The magnitude loop stated with the coder's helpers (the oracle of encode_magnitudes)."""
+    st = np.zeros(8, dtype=np.int64)
+    entropy.enc_init(st)
+    mag = mag0.copy()
+    mtot = mag.sum(axis=1).astype(np.int32)
+    for c in range(q.shape[0]):
+        p1 = 0
+        p2 = 0
+        for k in range(end[c]):
+            v = q[c, k]
+            a = abs(v)
+            m = entropy._ctx(2 * p1 + p2)
+            entropy.enc_symbol(st, buf, mag, mtot, m, min(a, entropy.ESCAPE))
+            if a >= entropy.ESCAPE:
+                entropy.enc_expgolomb(st, buf, a - entropy.ESCAPE)
+            if a != 0:
+                entropy.enc_encode(st, buf, 1 if v < 0 else 0, 1, 2)
+            p2 = p1
+            p1 = a
+    return entropy.enc_finish(st, buf)
+
+
+@njit(cache=False)
+def _decode_by_helpers(buf, n, nch, end, mag0, q):  # type: ignore[no-untyped-def]
+    st = np.zeros(8, dtype=np.int64)
+    entropy.dec_init(st, buf, n)
+    mag = mag0.copy()
+    mtot = mag.sum(axis=1).astype(np.int32)
+    for c in range(nch):
+        p1 = 0
+        p2 = 0
+        for k in range(end[c]):
+            a = entropy.dec_symbol(st, buf, n, mag, mtot, entropy._ctx(2 * p1 + p2))
+            if a == entropy.ESCAPE:
+                e = entropy.dec_expgolomb(st, buf, n)
+                if e < 0 or e > entropy.MAX_ESCAPE:
+                    return -1
+                a += e
+            t = entropy.dec_target(st, 2) if a != 0 else 0
+            if a != 0:
+                entropy.dec_update(st, buf, n, t, 1, 2)
+            q[c, k] = -a if t == 1 else a
+            p2 = p1
+            p1 = a
+    return st[3]  # _DOVR
+
+
+def test_written_out_magnitude_loops_are_the_helpers() -> None:
+    """encode_magnitudes / decode_magnitudes (the coder's state in locals, for speed) give the
+    bytes and values of the same loop through enc_symbol / dec_symbol and the raw-bit coding,
+    with escapes, every context, model rescaling (long runs) and bytes that are noise."""
+    rng = np.random.default_rng(12)
+    mag0 = entropy.model_tables()[0]
+    for trial in range(40):
+        n = int(rng.integers(1, 3000))
+        scale = rng.choice([0.05, 0.5, 3.0, 60.0])
+        q = np.round(rng.laplace(0, scale, (2, n))).astype(np.int32)
+        end = rng.integers(0, n + 1, 2)
+        want, got = np.zeros(20000, np.uint8), np.zeros(20000, np.uint8)
+        nw = _magnitudes_by_helpers(q, end, mag0, want)
+        st = np.zeros(8, dtype=np.int64)
+        entropy.enc_init(st)
+        mag = mag0.copy()
+        mtot = mag.sum(axis=1).astype(np.int32)
+        for c in range(2):
+            entropy.encode_magnitudes(st, got, q, c, int(end[c]), mag, mtot)
+        ng = entropy.enc_finish(st, got)
+        assert ng == nw and np.array_equal(got[:ng], want[:nw]), trial
+        data = want[:nw].copy() if trial % 3 else rng.integers(0, 256, nw + 8).astype(np.uint8)
+        ref_q, out_q = np.zeros_like(q), np.zeros_like(q)
+        ovr = _decode_by_helpers(data, data.shape[0], 2, end, mag0, ref_q)
+        st = np.zeros(8, dtype=np.int64)
+        entropy.dec_init(st, data, data.shape[0])
+        mag = mag0.copy()
+        mtot = mag.sum(axis=1).astype(np.int32)
+        r = 0
+        for c in range(2):
+            r = entropy.decode_magnitudes(st, data, data.shape[0], out_q, c, int(end[c]), mag, mtot)
+            if r != 0:
+                break
+        assert (r != 0) == (ovr < 0), trial
+        if r == 0:
+            assert np.array_equal(out_q, ref_q) and st[3] == ovr, trial
+            if trial % 3:
+                assert np.array_equal(out_q[0, : end[0]], q[0, : end[0]])
 
 
 def test_random_and_truncated_bytes_raise_only_codec_errors() -> None:
