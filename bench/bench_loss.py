@@ -6,7 +6,9 @@ and 20 %, and in bursts (a loss event drops 1-3 packets, 10 % of packets in all)
 is concealed, or, in an FEC stream whose next packet arrived, decoded from that packet's copy.
 Scores: ViSQOL and Zimtohrli per channel for music, PESQ-WB and Zimtohrli for speech. Goals
 (against the same configuration without loss): at 5 and 10 % random loss a Zimtohrli drop of
-at most 0.3 for music and a PESQ-WB drop of at most 0.5 for speech.
+at most 0.3 for music and a PESQ-WB drop of at most 0.5 for speech. The peer in the same run:
+libopus at 10 ms, restricted low delay, its own concealment (``opus_loss.py``; skipped when the
+system has no libopus), at the same rates and loss patterns.
 
     python bench/bench_loss.py [AUDIO_DIR] [--seconds S] [--jobs 2]
 """
@@ -23,6 +25,8 @@ import numpy as np
 import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import opus_loss  # noqa: E402
 
 from audiocodec.eval import perceptual  # noqa: E402
 from audiocodec.stream import Decoder, Encoder  # noqa: E402
@@ -77,10 +81,17 @@ def _job(task: tuple[str, str, str, float, str]) -> dict[str, Any]:
     x, rate = sf.read(str(Path(folder) / f"{name}.wav"), dtype="float32", always_2d=True)
     x = x[: int(seconds * rate)]
     speech = name == SPEECH
-    opts = dict(CONFIGS[config])
+    opts = dict(CONFIGS.get(config, {}))
     if opts.get("mode") != "adpcm":
         opts["bitrate"] = 48000 if speech else 64000
-    y, lost, recovered, n = run(x, rate, pattern, **opts)
+    if config == "libopus":
+        lib = opus_loss.load()
+        assert lib is not None
+        y, _, lost, n = opus_loss.run(lib, x, rate, 48000 if speech else 64000,
+                                      lambda count: lost_mask(count, pattern, seed=7))
+        recovered = 0
+    else:
+        y, lost, recovered, n = run(x, rate, pattern, **opts)
     s = perceptual.scores(x.astype(np.float64), y.astype(np.float64), rate, use_visqol=not speech,
                           speech=speech)
     return {"item": name, "config": config, "pattern": pattern, "lost": lost, "recovered": recovered,
@@ -101,8 +112,11 @@ def main(argv: list[str] | None = None) -> int:
         print("bench_loss: skipped: needs the eval extra (pip install -e '.[eval]')")
         return 0
     where = str(a.audio)
-    tasks = [(m, c, p, a.seconds, where) for m in music for c in CONFIGS for p in PATTERNS]
-    tasks += [(SPEECH, c, p, a.seconds, where) for c in ("low delay", "low delay + FEC")
+    peers = ["libopus"] if opus_loss.load() is not None else []
+    if not peers:
+        print("bench_loss: no libopus on this system: the peer rows are skipped")
+    tasks = [(m, c, p, a.seconds, where) for m in music for c in [*CONFIGS, *peers] for p in PATTERNS]
+    tasks += [(SPEECH, c, p, a.seconds, where) for c in ("low delay", "low delay + FEC", *peers)
               for p in PATTERNS]
     with Pool(a.jobs) as pool:
         rows = pool.map(_job, tasks, chunksize=1)
@@ -119,13 +133,16 @@ def main(argv: list[str] | None = None) -> int:
                               and r["pattern"] == pattern and (r["item"] == SPEECH) == speech]))
 
     print("\n| goal | config | loss | drop | verdict |\n|---|---|---|---|---|")
-    for config in ("low delay", "low delay + FEC"):
+    for config in ("low delay", "low delay + FEC", *peers):
         for pattern in ("5%", "10%"):
             for kind, key, limit in (("music Zimtohrli", "zimtohrli", 0.3),
                                      ("speech PESQ-WB", "pesq", 0.5)):
                 speech = kind.startswith("speech")
                 drop = mean_of(config, "0%", key, speech) - mean_of(config, pattern, key, speech)
                 ok = drop <= limit
+                if config in peers:  # the peer's own drop, for comparison: not a goal of ours
+                    print(f"| {kind} drop (peer) | {config} | {pattern} | {drop:.3f} | - |")
+                    continue
                 met, not_met = met + ok, not_met + (not ok)
                 print(f"| {kind} drop <= {limit} | {config} | {pattern} | {drop:.3f} | "
                       f"{'MET' if ok else 'NOT MET'} |")
