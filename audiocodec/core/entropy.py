@@ -558,10 +558,7 @@ def encode_magnitudes(st: NDArray[np.int64], buf: NDArray[np.uint8], q: NDArray[
                 csize += 1
                 low = (low & 0x00FFFFFF) << 8
             if op == 0:
-                mag[m, s] += INC  # _adapt
-                mtot[m] += INC
-                if mtot[m] >= LIMIT:
-                    _halve(mag, mtot, m)
+                _adapt(mag, mtot, m, s)
                 if s == ESCAPE:
                     st[_LOW], st[_RANGE], st[_CACHE], st[_CSIZE] = low, rng, cache, csize
                     st[_POS], st[_OVF], st[_FIRST] = pos, ovf, first
@@ -622,10 +619,7 @@ def decode_magnitudes(st: NDArray[np.int64], buf: NDArray[np.uint8], n: int, q: 
                 code = ((code << 8) | byte) & 0xFFFFFFFF
                 rng <<= 8
             if op == 0:
-                mag[m, a] += INC  # _adapt
-                mtot[m] += INC
-                if mtot[m] >= LIMIT:
-                    _halve(mag, mtot, m)
+                _adapt(mag, mtot, m, a)
                 if a == ESCAPE:
                     st[_CODE], st[_DRANGE], st[_DPOS], st[_DOVR] = code, rng, pos, ovr
                     e = dec_expgolomb(st, buf, n)
