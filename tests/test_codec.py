@@ -200,7 +200,7 @@ def _magnitudes_by_helpers(q, end, mag0, buf):  # type: ignore[no-untyped-def]
         for k in range(end[c]):
             v = q[c, k]
             a = abs(v)
-            m = entropy._ctx(2 * p1 + p2)
+            m = entropy.context_of(2 * p1 + p2)
             entropy.enc_symbol(st, buf, mag, mtot, m, min(a, entropy.ESCAPE))
             if a >= entropy.ESCAPE:
                 entropy.enc_expgolomb(st, buf, a - entropy.ESCAPE)
@@ -221,7 +221,7 @@ def _decode_by_helpers(buf, n, nch, end, mag0, q):  # type: ignore[no-untyped-de
         p1 = 0
         p2 = 0
         for k in range(end[c]):
-            a = entropy.dec_symbol(st, buf, n, mag, mtot, entropy._ctx(2 * p1 + p2))
+            a = entropy.dec_symbol(st, buf, n, mag, mtot, entropy.context_of(2 * p1 + p2))
             if a == entropy.ESCAPE:
                 e = entropy.dec_expgolomb(st, buf, n)
                 if e < 0 or e > entropy.MAX_ESCAPE:

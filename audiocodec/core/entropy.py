@@ -373,7 +373,7 @@ def nbc_bits(nb: int) -> int:
 
 
 @njit(cache=True, inline="always")
-def _ctx(a: int) -> int:
+def context_of(a: int) -> int:
     """Context of ``a`` (the first ``i`` with ``a <= CTX_BOUNDS[i]``), by table."""
     return CTX_OF[a] if a < CTX_OF.shape[0] else N_CTX - 1
 
@@ -519,7 +519,7 @@ def encode_magnitudes(st: NDArray[np.int64], buf: NDArray[np.uint8], q: NDArray[
         v = q[c, k]
         a = v if v >= 0 else -v
         ctx = 2 * p1 + p2
-        m = CTX_OF[ctx] if ctx < CTX_OF.shape[0] else N_CTX - 1
+        m = context_of(ctx)
         s = a if a < ESCAPE else ESCAPE
         for op in range(2):  # 0: the magnitude symbol (enc_symbol), 1: the sign (enc_bits)
             if op == 0:
@@ -581,7 +581,7 @@ def decode_magnitudes(st: NDArray[np.int64], buf: NDArray[np.uint8], n: int, q: 
     p2 = 0
     for k in range(end):
         ctx = 2 * p1 + p2
-        m = CTX_OF[ctx] if ctx < CTX_OF.shape[0] else N_CTX - 1
+        m = context_of(ctx)
         a = 0
         neg = False
         for op in range(2):  # 0: the magnitude symbol (dec_symbol), 1: the sign (dec_bits)

@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from ..core.entropy import CTX_BOUNDS, ESCAPE, N_CTX, NSYM_MAG, NSYM_SF, SF_OFFSET, nbc_bits, sf_prediction
+from ..core.entropy import ESCAPE, N_CTX, NSYM_MAG, NSYM_SF, SF_OFFSET, context_of, nbc_bits, sf_prediction
 from ..core.quant import (
     LAW_POWER,
     NF_STEP_16THS,
@@ -152,9 +152,7 @@ def estimate_bits(
         for k in range(edges[last]):
             a = abs(q[c, k])
             t = 2 * p1 + p2
-            m = 0
-            while t > CTX_BOUNDS[m]:
-                m += 1
+            m = context_of(t)
             if a > QMAX:
                 return 1e30  # step too fine for the format: never chosen
             if a >= ESCAPE:
