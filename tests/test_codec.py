@@ -528,11 +528,15 @@ def test_fill_bands_is_its_numpy_statement() -> None:
         nf = rng.integers(0, 3, 2).astype(np.int32)
         nf_start = int(rng.integers(0, 30))
         sel = np.zeros((2, nb), np.bool_)
-        got = fill_bands(q, edges, nb, nf_start, fixed, nf, sel)
+        noise_lo = int(rng.integers(0, nb + 1))
+        top = rng.integers(0, nb + 1, 2).astype(np.int32)
+        got = fill_bands(q, edges, nb, nf_start, fixed, nf, sel, noise_lo, top)
         zero = np.add.reduceat(np.abs(q), edges[:nb], axis=1) == 0
         nonzero = ~zero
         coded = np.array([(np.flatnonzero(r).max() + 1) if r.any() else 0 for r in nonzero])
-        want = (zero & (edges[:nb] >= nf_start) & (np.arange(nb) < coded[:, None]) & (fixed < 0)
-                & (nf == 1)[:, None])
+        band = np.arange(nb)
+        noise_band = (band >= noise_lo) & (band < top[:, None])  # whatever the values
+        want = (((zero & (band < coded[:, None])) | noise_band) & (edges[:nb] >= nf_start)
+                & (fixed < 0) & (nf == 1)[:, None])
         np.testing.assert_array_equal(sel, want)
         assert got == bool(want.any())

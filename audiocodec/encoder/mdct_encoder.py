@@ -35,7 +35,7 @@ from . import SIGNALS, rate
 from .pitch import MIN_BITRATE as MIN_PF_BITRATE
 from .pitch import MIN_SAMPLE_RATE as MIN_PF_RATE
 from .pitch import PitchPrefilter
-from .quantizers import AdaptiveTuning, Plan, Quantizer, fill_bands, make_quantizer
+from .quantizers import AdaptiveTuning, Plan, Quantizer, fill_bands, make_quantizer, zero_bands
 from .signal import SignalClassifier
 from .transient import frame_has_attack
 
@@ -170,7 +170,8 @@ class MdctEncoder:
                           self._nf)
         entropy.store_reference(self._sf, self._nbc, nb, np.zeros_like(self._ref))
         fill_bands(self._qbuf, edges, nb, c.nf_start, fixed, np.zeros(c.channels, np.int32),
-                   np.zeros(fixed.shape, np.bool_))
+                   np.zeros(fixed.shape, np.bool_), nb, np.zeros(c.channels, np.int32))
+        zero_bands(self._qbuf, edges, np.zeros(fixed.shape, np.bool_))
 
     def capacity(self) -> int:
         return 4 * self.frame_size + self.config.pad
@@ -360,6 +361,8 @@ class MdctEncoder:
             fixed = exact
             rate.make_sf(offsets, g, nb, fixed, sf, self.coarse_sf)
             rate.quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
+            if plan.fill_sel is not None:
+                zero_bands(q, edges, plan.fill_sel)
         g, est, nbytes = self._fit_payload(coefs, dither, plan, edges, nb, law, fixed, g,
                                            max(per_frame + max(0.0, rs.reservoir) - 8 * head_bytes, 64.0))
         rs.reservoir = min(max_res, rs.reservoir + per_frame - 8 * (nbytes + head_bytes))
@@ -380,6 +383,8 @@ class MdctEncoder:
             if requantize:
                 rate.make_sf(plan.offsets, t, nb, fixed, sf, self.coarse_sf)
                 rate.quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
+                if plan.fill_sel is not None:
+                    zero_bands(q, edges, plan.fill_sel)
             est = rate.estimate_bits(q, sf, edges, nb, self.coarse_sf, self._ref, self._pred)
             nbytes = self._payload(q, sf, edges, nb, plan)
             return (8 * nbytes <= cap and est < 1e29) or t >= quant.SF_MAX, est, nbytes
@@ -423,6 +428,8 @@ class MdctEncoder:
     def _payload(self, q: NDArray[np.int32], sf: NDArray[np.int32], edges: NDArray[np.int32], nb: int,
                  plan: Plan) -> int:
         rate.coded_bands(q, edges, nb, self._nbc)
+        if plan.fill_top is not None:  # the speech noise band: coded bands that are all noise
+            np.maximum(self._nbc, plan.fill_top, out=self._nbc)
         nf, g = self._nf, self._g
         sf = self._sf  # all bands: the kernels read bands below nb only (a view would copy)
         rate.noise_fields(plan.coefs, q, sf, edges, self._nbc, self.config.nf_start, plan.noise_fill,
