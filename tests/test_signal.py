@@ -147,7 +147,7 @@ def _band_level_db(ref: np.ndarray, out: np.ndarray, lo: float, hi: float) -> fl
 
 
 def test_speech_noise_band_keeps_the_fricative_level_in_low_delay() -> None:
-    """In low delay at 32 kbit/s the speech noise band (``AdaptiveTuning.speech_noise_band``)
+    """In low delay at 32 kbit/s the speech noise band (``AdaptiveTuning.speech_noise_band_short_hop``)
     sends a voice's noise above 6.5 kHz as its energy: the coded-band count reaches past the
     last nonzero band, the level there holds, and the bits it no longer spends on those values
     raise the SNR under 5 kHz (by 3.1 dB on this signal)."""
@@ -160,7 +160,7 @@ def test_speech_noise_band_keeps_the_fricative_level_in_low_delay() -> None:
     from audiocodec.encoder.quantizers import DEFAULT_TUNING
 
     x = _breathy_voice().astype(np.float32)[:, None]
-    off = dataclasses.replace(DEFAULT_TUNING, speech_noise_band=((0.0, float(FS)),))
+    off = dataclasses.replace(DEFAULT_TUNING, speech_noise_band_short_hop=((0.0, float(FS)),))
     low = butter(6, 5000, fs=FS, output="sos")
     level, low_snr, noise_frames = {}, {}, {}
     for name, tuning in (("on", None), ("off", off)):

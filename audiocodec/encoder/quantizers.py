@@ -122,22 +122,23 @@ class AdaptiveTuning:
         bands are fricative noise; Zimtohrli on speech +0.12 at 24k), ``nf_exact`` otherwise
         (0 = off: on the SQAM items level 2 cost Zimtohrli 0.14 and ViSQOL 0.04 at 32k: a
         zeroed band of music is often a quiet partial, not noise).
-    speech_noise_band, speech_noise_band_max_hop_s : tuple of (float, float), float
+    speech_noise_band, speech_noise_band_short_hop, short_hop_s : tuple of (float, float), same, float
         The speech noise band: in frames with the exact noise fill, every band from
-        ``noise_band_hz(rate per channel)`` (linear in the ``(bits per channel, Hz)`` points,
-        held at the ends) up to the last band above the threshold in quiet is sent as its
-        energy only, rebuilt by the decoder's noise fill (the coded-band count covers it, its
-        values are zero), as SBR and CELT's folding do for a voice's fricative top. Only with
-        hops up to ``speech_noise_band_max_hop_s``. On speech_alsa48_mono in low delay at 24 /
-        32 / 48 kbit/s, PESQ-WB / Zimtohrli +0.21 / +0.53, +0.21 / +0.20, +0.13 / +0.05; at 64 /
-        96k +0.02 / +0.03, -0.00 / +0.00; ARCTIC (16 kHz) at 24 / 32k +0.28 / +0.81, +0.12 /
-        +0.31; the 16 ms layout +0.42 / +0.73, +0.27 / +0.19, +0.09 / +0.06. With 21 ms hops (the
-        default mode) it cost Zimtohrli 0.42 at 32k (the noise of a 43 ms window smears a
-        fricative's onset), hence the hop limit. The band's lower edge chosen by both metrics:
-        at 32k, 5 kHz +0.26 / +0.25 and 7 kHz +0.21 / +0.20 on speech_alsa48, but 5 kHz cost
-        ARCTIC PESQ-WB 0.07 (6.5 kHz +0.12); 4 kHz cost Zimtohrli 0.21 at 32k and 1.0 at 48k (the
-        pitch post-filter's comb reaches up to 6 kHz). Speech only: music keeps the exact fill
-        off, and its streams are unchanged.
+        ``noise_band_hz(rate per channel, hop)`` (linear in the ``(bits per channel, Hz)``
+        points, held at the ends; ``speech_noise_band_short_hop`` for hops up to
+        ``short_hop_s``) up to the last band above the threshold in quiet is sent as its energy
+        only, rebuilt by the decoder's noise fill (the coded-band count covers it, its values are
+        zero), as SBR and CELT's folding do for a voice's fricative top. On speech_alsa48_mono,
+        PESQ-WB / Zimtohrli change: low delay at 24 / 32 / 48 kbit/s +0.21 / +0.53, +0.21 / +0.20,
+        +0.13 / +0.05, at 64 / 96k +0.02 / +0.03, -0.00 / +0.00; the 16 ms layout +0.42 / +0.73,
+        +0.27 / +0.19, +0.09 / +0.06; ARCTIC (16 kHz) in low delay at 24 / 32k +0.28 / +0.81,
+        +0.12 / +0.31; the default mode +0.18 / +0.17, +0.12 / +0.09, +0.03 / +0.03, 64 / 96k
+        within 0.004. The edges chosen by both metrics: in low delay at 32k 5 kHz +0.26 / +0.25
+        and 7 kHz +0.21 / +0.20, but 5 kHz cost ARCTIC PESQ-WB 0.07 (6.5 kHz: +0.12), and 4 kHz
+        cost Zimtohrli 0.21 at 32k and 1.0 at 48k; with the default mode's 21 ms hops 5 kHz cost
+        Zimtohrli 0.42 at 32k, while 6 / 7 / 9 kHz gained +0.07 / +0.09 / +0.09 (7 kHz keeps a
+        margin from that edge). Speech only: music keeps the exact fill off, and its streams
+        are unchanged.
     """
 
     full_scale_db: float = 96.0
@@ -165,9 +166,12 @@ class AdaptiveTuning:
     speech_bps: tuple[float, float] = (16000.0, 24000.0)
     speech_nf_exact: int = 2
     speech_noise_band: tuple[tuple[float, float], ...] = (
+        (24000.0, 7000.0), (32000.0, 7000.0), (48000.0, 12000.0), (64000.0, 16000.0),
+        (96000.0, 20000.0), (128000.0, 24000.0))
+    speech_noise_band_short_hop: tuple[tuple[float, float], ...] = (
         (24000.0, 5000.0), (32000.0, 6500.0), (48000.0, 9000.0), (64000.0, 12000.0),
         (96000.0, 16000.0), (128000.0, 24000.0))
-    speech_noise_band_max_hop_s: float = 0.011
+    short_hop_s: float = 0.011
 
     def music_alpha(self, bits_per_channel: float) -> float:
         """``shape_alpha`` below ``alpha_high_bps[0]`` per channel, ``shape_alpha_high`` from
@@ -176,9 +180,9 @@ class AdaptiveTuning:
         w = float(np.clip((bits_per_channel - lo) / max(hi - lo, 1.0), 0.0, 1.0))
         return self.shape_alpha + w * (self.shape_alpha_high - self.shape_alpha)
 
-    def noise_band_hz(self, bits_per_channel: float) -> float:
-        """Lower edge of the speech noise band at a rate per channel (``speech_noise_band``)."""
-        pts = self.speech_noise_band
+    def noise_band_hz(self, bits_per_channel: float, hop_s: float) -> float:
+        """Lower edge of the speech noise band at a rate per channel and a hop (seconds)."""
+        pts = self.speech_noise_band_short_hop if hop_s <= self.short_hop_s else self.speech_noise_band
         return float(np.interp(bits_per_channel, [b for b, _ in pts], [f for _, f in pts]))
 
     def nf_exact_level(self, speech: float) -> int:
@@ -334,8 +338,7 @@ class AdaptiveQuantizer(Quantizer):
         self._pe_avg = 0.0
         self._fill_top = np.zeros(config.channels, np.int32)
         hz = config.sample_rate / 2.0 / n
-        noise_hz = (t.noise_band_hz(per_ch) if n / config.sample_rate <= t.speech_noise_band_max_hop_s
-                    else config.sample_rate)
+        noise_hz = t.noise_band_hz(per_ch, n / config.sample_rate)
         # first band of the speech noise band (nb: none)
         self._noise_lo = {len(config.edges(s)) - 1: int(np.searchsorted(config.edges(s) * hz, noise_hz))
                           for s in (False, True)}
