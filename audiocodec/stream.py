@@ -127,6 +127,8 @@ class Fifo:
         appended, if it holds a NaN or an Inf."""
         n = x.shape[0]
         self._reserve(n)
+        if not x.flags.c_contiguous:  # one compiled layout (warmed at start), not one per stride
+            x = np.ascontiguousarray(x)
         if not _clip_into(x, self._a, self._end):
             return False
         self._end += n
@@ -277,7 +279,10 @@ class Encoder:
         self._pending = Fifo(self.channels, self._mode.capacity())
         self._pending.push(None, zeros=self._mode.lead_in())
         for dtype in (np.float32, np.float64):  # load the ingest kernel now, not in a callback
-            _clip_into(np.zeros((0, self.channels), dtype), self._pending._a, 0)
+            for writeable in (True, False):  # numba types a read-only array apart
+                z = np.zeros((0, self.channels), dtype)
+                z.flags.writeable = writeable
+                _clip_into(z, self._pending._a, 0)
 
     @property
     def config(self) -> Any:

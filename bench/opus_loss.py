@@ -56,6 +56,9 @@ def run(lib: ctypes.CDLL, x: np.ndarray, rate: int, bitrate: int,
     if err.value != 0:
         raise RuntimeError(f"opus_encoder_create failed ({err.value})")
     dec = lib.opus_decoder_create(rate, nch, ctypes.byref(err))
+    if err.value != 0 or not dec:
+        lib.opus_encoder_destroy(enc)
+        raise RuntimeError(f"opus_decoder_create failed ({err.value})")
     try:
         lib.opus_encoder_ctl.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_int32]
         lib.opus_encoder_ctl(enc, SET_BITRATE, bitrate)
@@ -78,10 +81,10 @@ def run(lib: ctypes.CDLL, x: np.ndarray, rate: int, bitrate: int,
         for i, p in enumerate(packets):
             o = out[i * frame : (i + 1) * frame]
             ptr = o.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
-            if lost[i]:
-                lib.opus_decode_float(dec, None, 0, ptr, frame, 0)
-            else:
-                lib.opus_decode_float(dec, p, len(p), ptr, frame, 0)
+            got = (lib.opus_decode_float(dec, None, 0, ptr, frame, 0) if lost[i]
+                   else lib.opus_decode_float(dec, p, len(p), ptr, frame, 0))
+            if got != frame:
+                raise RuntimeError(f"opus_decode_float gave {got} samples for packet {i}, not {frame}")
         bits = 8.0 * sum(map(len, packets)) / (len(padded) / rate)
         return out[look.value : look.value + len(x)], bits, int(lost.sum()), len(packets)
     finally:

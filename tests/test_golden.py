@@ -9,7 +9,9 @@ the PCM the old one gave for the same payload. Scale-factor prediction (the
 digests and the decode digests of the bitrate-driven streams, whose saved bits
 go to the coefficients; the VBR streams decode to the same PCM (the same steps,
 coded in fewer bits); ``no_sf_predict_stereo_96k`` pins the coding without it and
-``ld_sf_predict_mono_32k`` the low-delay coding with it.
+``ld_sf_predict_mono_32k`` the low-delay coding with it. ``ld_postfilter_mono_20k`` pins the
+pitch filter under 28 kbit/s in the 10 ms layout (mono, from 16k), and the two 5.1 cases the
+multistream coding with and without scale-factor prediction.
 
 The digests assume IEEE float64 arithmetic in numpy/scipy's FFT and numba's
 kernels as on the project's machines; ``python tests/test_golden.py`` prints
@@ -45,6 +47,9 @@ CASES: dict[str, tuple[int, int, float, dict[str, object]]] = {
                                                     "postfilter": False}),
     "no_sf_predict_stereo_96k": (2, 48000, 1.0, {"bitrate": 96_000, "sf_predict": False}),
     "ld_sf_predict_mono_32k": (1, 48000, 1.0, {"bitrate": 32_000, "low_delay": True, "sf_predict": True}),
+    "ld_postfilter_mono_20k": (1, 48000, 1.0, {"bitrate": 20_000, "low_delay": True}),
+    "surround_5_1_192k": (6, 48000, 0.6, {"bitrate": 192_000}),
+    "surround_5_1_no_sfp_192k": (6, 48000, 0.6, {"bitrate": 192_000, "sf_predict": False}),
     "vbr_q6_stereo": (2, 48000, 1.0, {"quality": 6.0}),
     "vbr_q2_mono_16k": (1, 16000, 1.0, {"quality": 2.0}),
     "no_block_switching_stereo": (2, 32000, 0.8, {"bitrate": 80_000, "block_switching": False}),
@@ -64,6 +69,9 @@ GOLDEN: dict[str, tuple[str, str]] = {
     'ld_no_postfilter_stereo_64k': ('128fc755726de27dee27536e238f7214', '05e553ccfbe241646cc36bc2a8827fe3'),
     'no_sf_predict_stereo_96k': ('19ed8a14ce6b02ac1b641ad34c444d1b', 'c9bfc11e1697c24ca285ecff50e4250b'),
     'ld_sf_predict_mono_32k': ('f6d9a1e8118ba559e8c559716156a5c0', 'ad139e3056bef7103b0e500e913ad15e'),
+    'ld_postfilter_mono_20k': ('061e4018db3e6532495357847e212c7d', '9536ea55022c8000a6a22aef52b553c1'),
+    'surround_5_1_192k': ('468ebd15ebb068ff21d1e820b184e15c', '83e10060a78be729b284a8991f14f694'),
+    'surround_5_1_no_sfp_192k': ('f04ee4d508bd88feb41dbd956e3e581f', 'db1d14352d832516ebb295fdf7d1e712'),
     'vbr_q6_stereo': ('b7349d8f1ab6279bdd2db5887ff9186a', '4ce577ae47896b2482f268b7cf1fbfa6'),
     'vbr_q2_mono_16k': ('8dd4c4768d4253bca3e2a13e790c27b9', 'c9bb9c251ad63c5e9f9eb176820edd80'),
     'no_block_switching_stereo': ('b80b327a588900dacc13519b26f7954b', 'd90cd452a33a9a81b4ef64342fc5c413'),

@@ -103,3 +103,49 @@ def test_perfect_reconstruction_recordings(path) -> None:  # type: ignore[no-unt
     x = x[: 48000 * 3, 0]
     y = mdct.synthesis(mdct.analysis(x, 1024, "kbd"), len(x), "kbd")
     assert snr_db(x, y) >= 120.0
+
+
+def test_transforms_check_shapes_and_take_empty_batches() -> None:
+    """Odd N (the kernels fold quarters of a block) and a window of the wrong length are
+    refused instead of leaving outputs unwritten; an empty batch is an empty answer; float32
+    coefficients are taken by the decoder's overlap-add."""
+    from audiocodec.errors import CodecError
+
+    w = mdct.window(8, 8, 8)
+    for bad in (np.zeros(18), np.zeros(14)):  # N = 9 (odd) with a 16-sample window; N = 7
+        with pytest.raises(CodecError):
+            mdct.mdct(bad, mdct.window(len(bad) // 2, 1, 1) if len(bad) == 18 else w)
+    with pytest.raises(CodecError):
+        mdct.imdct(np.zeros(8), mdct.window(4, 4, 4))  # window of 8 for N = 8
+    with pytest.raises(CodecError):
+        mdct.imdct_add(np.zeros((2, 8)), w, np.zeros((2, 20)), 8)  # runs past the end
+    assert mdct.mdct(np.zeros((0, 16)), w).shape == (0, 8)
+    assert mdct.imdct(np.zeros((2, 0, 8)), w).shape == (2, 0, 16)
+    rng = np.random.default_rng(3)
+    c = rng.standard_normal((2, 8))
+    a, b = np.zeros((2, 24)), np.zeros((2, 24))
+    mdct.imdct_add(c.astype(np.float32), w, a, 4)
+    mdct.imdct_add(c.astype(np.float32).astype(np.float64), w, b, 4)
+    assert np.array_equal(a, b)
+    np.testing.assert_allclose(a[:, 4:20], mdct.imdct(c, w), atol=1e-6)
+
+
+def test_block_switching_needs_a_hop_of_sixteens() -> None:
+    """Short blocks are an eighth of the hop and must be even: 120 with block switching is an
+    input error for the encoder and a header error for the decoder; without it, 120 codes."""
+    import dataclasses
+
+    import audiocodec
+    from audiocodec.container import aqc
+    from audiocodec.errors import HeaderError, InputError
+
+    with pytest.raises(InputError, match="multiple of 16"):
+        audiocodec.Encoder(48000, 1, frame_size=120)
+    enc = audiocodec.Encoder(48000, 1, frame_size=120, block_switching=False)
+    h = aqc.StreamHeader.unpack(enc.header)
+    bad = dataclasses.replace(h, flags=aqc.FLAG_BLOCK_SWITCHING)
+    with pytest.raises(HeaderError, match="block switching"):
+        aqc.StreamHeader.unpack(bad.pack())
+    x = np.random.default_rng(1).standard_normal((4800, 1)).astype(np.float32) * 0.1
+    y, _ = audiocodec.decode(audiocodec.encode(x, 48000, frame_size=120, block_switching=False))
+    assert y.shape == x.shape

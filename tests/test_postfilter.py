@@ -116,12 +116,18 @@ def test_streams_record_and_packet_rules() -> None:
     flagged = [i for i, p in enumerate(packets) if p[0] & INFO_PITCH]
     assert len(flagged) > len(packets) // 2
     assert not [i for i in flagged if pf.is_reset_block(i, interval)]
-    # off by default outside low delay, under 28 kbit/s, under 32 kHz, and by request
-    for rate, opts in ((FS, {}), (FS, {"low_delay": True, "bitrate": 24000}),
-                       (FS, {"low_delay": True, "postfilter": False}),
-                       (16000, {"low_delay": True, "bitrate": 48000})):
-        h0 = aqc.StreamHeader.unpack(Encoder(rate, 1, serial=1, **opts).header)  # type: ignore[arg-type]
-        assert aqc.pitch_filter_interval(h0) is None, (rate, opts)
+    # off by default outside low delay, under 16 kbit/s per channel in the 10 ms layout (28k in
+    # stereo and in the 16 ms layout), under 32 kHz, and by request
+    for rate, ch, opts in ((FS, 1, {}), (FS, 1, {"low_delay": True, "bitrate": 12000}),
+                           (FS, 2, {"low_delay": True, "bitrate": 24000}),
+                           (FS, 1, {"low_delay": True, "bitrate": 24000, "frame_size": 512}),
+                           (FS, 1, {"low_delay": True, "postfilter": False}),
+                           (16000, 1, {"low_delay": True, "bitrate": 48000})):
+        h0 = aqc.StreamHeader.unpack(Encoder(rate, ch, serial=1, **opts).header)  # type: ignore[arg-type]
+        assert aqc.pitch_filter_interval(h0) is None, (rate, ch, opts)
+    for ch, br in ((1, 16000), (1, 24000), (2, 28000)):
+        h1 = aqc.StreamHeader.unpack(Encoder(FS, ch, serial=1, low_delay=True, bitrate=br).header)
+        assert aqc.pitch_filter_interval(h1) is not None, (ch, br)
 
     # a packet with post-filter fields in a stream without the record is refused, not misread
     bare = dataclasses.replace(h, extension=tuple(r for r in h.extension if r[0] != aqc.TAG_PITCH_FILTER))

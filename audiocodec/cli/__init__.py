@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--postfilter", choices=("on", "off"), default=None,
                    help="MDCT, 1-2 channels: the pitch pre/post-filter (default: on with --low-delay)")
     e.add_argument("--sf-predict", choices=("on", "off"), default=None,
-                   help="MDCT, 1-2 channels: scale factors predicted from the previous frame "
+                   help="MDCT, any channel count: scale factors predicted from the previous frame "
                         "(default: on, off with --low-delay, whose links lose packets)")
     e.add_argument("--dither", action="store_true", help="TPDF dither (uniform quantizer only)")
     e.add_argument("--frame-size", type=int, default=None, help="MDCT hop / AQC ADPCM packet in samples")

@@ -168,6 +168,8 @@ TAG_NAMES = {TAG_PADDING: "padding", TAG_SOURCE_RATE: "source_rate",
 
 # frame-size field ranges (the one home of these rules; encoders check against them)
 MDCT_FRAME_MIN, MDCT_FRAME_MAX, MDCT_FRAME_MULTIPLE = 64, 2048, 8
+#: with block switching a hop splits into eight short blocks whose folding needs an even length
+MDCT_SWITCHING_MULTIPLE = 16
 ADPCM_PACKET_MIN, ADPCM_PACKET_MAX = 32, 8192
 
 MIN_RATE, MAX_RATE = 8000, 48000
@@ -181,6 +183,11 @@ _RECORD = struct.Struct("<BH")
 def mdct_frame_size_ok(n: int) -> bool:
     """True for an MDCT hop the format allows (64..2048, a multiple of 8)."""
     return MDCT_FRAME_MIN <= n <= MDCT_FRAME_MAX and n % MDCT_FRAME_MULTIPLE == 0
+
+
+def mdct_switching_ok(n: int) -> bool:
+    """True for a hop that may switch to short blocks (a multiple of 16)."""
+    return n % MDCT_SWITCHING_MULTIPLE == 0
 
 
 def crc32(data: bytes | memoryview, seed: int = 0) -> int:
@@ -406,6 +413,9 @@ class StreamHeader:
             if not mdct_frame_size_ok(n):
                 raise HeaderError(f"MDCT frame size {n} not in {MDCT_FRAME_MIN}..{MDCT_FRAME_MAX} "
                                   f"or not a multiple of {MDCT_FRAME_MULTIPLE}")
+            if self.flags & FLAG_BLOCK_SWITCHING and not mdct_switching_ok(n):
+                raise HeaderError(f"MDCT frame size {n} with block switching is not a multiple of "
+                                  f"{MDCT_SWITCHING_MULTIPLE}")
             if not (8 <= ovl <= n and ovl % 2 == 0):
                 raise HeaderError(f"MDCT overlap {ovl} not an even number in 8..{n}")
             if self.window not in WINDOW_NAMES:

@@ -502,7 +502,7 @@ def encode_payload(
 # written out with the coder's state in local variables: numba keeps an inlined helper's array
 # arguments alive with a reference-count increment and decrement (two atomic calls each) on
 # every call once the helper holds a loop, which made a symbol cost about 50 ns instead of 5.
-# Each is tested against the helper form (tests/test_bitstream.py, the golden digests).
+# Each is tested against the helper form (tests/test_codec.py, the golden digests).
 
 
 @njit(cache=True)

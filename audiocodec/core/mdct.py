@@ -79,9 +79,12 @@ def window(n: int, left: int, right: int, shape: str = "sine") -> NDArray[np.flo
     return w
 
 
-try:  # the transform scipy.fft.dct dispatches to, without its per-call dispatch
+try:  # the transform scipy.fft.dct dispatches to, without its per-call dispatch; one trial call
+    # proves the private signature, and any failure means the public path
     from scipy.fft._pocketfft.pypocketfft import dct as _pocket_dct
-except ImportError:  # pragma: no cover - a scipy that moved it: the public path
+
+    _pocket_dct(np.zeros((1, 8)), 4, (1,), 1, None, 1, None)
+except Exception:  # pragma: no cover - a scipy that moved or changed it
     _pocket_dct = None
 
 _ORTHO = 1  # pocketfft's inorm for norm="ortho" (scipy.fft._pocketfft.helper._normalization)
@@ -154,27 +157,49 @@ def mdct(blocks: NDArray[np.floating], win: NDArray[np.float64]) -> NDArray[np.f
     ndarray, shape (..., N), float64
     """
     x = np.asarray(blocks, dtype=np.float64)
+    n2 = _check(x.shape, win, 2)
     lead = x.shape[:-1]
-    flat = x.reshape(-1, x.shape[-1])
-    folded = np.empty((flat.shape[0], x.shape[-1] // 2))
-    window_fold(flat, win, folded)
-    return dct4(folded).reshape(*lead, -1)
+    flat = x.reshape(-1, n2)
+    folded = np.empty((flat.shape[0], n2 // 2))
+    if flat.shape[0]:
+        window_fold(flat, win, folded)
+        folded = dct4(folded)
+    return folded.reshape(*lead, n2 // 2)
 
 
 def imdct(coefs: NDArray[np.floating], win: NDArray[np.float64]) -> NDArray[np.float64]:
     """Inverse MDCT, windowed, ready for overlap-add. ``(..., N) -> (..., 2N)``."""
     x = np.ascontiguousarray(coefs, dtype=np.float64)
-    u = dct4(x.reshape(-1, x.shape[-1]))
-    out = np.zeros((u.shape[0], 2 * u.shape[1]))
-    unfold_window_add(u, win, out, 0)
-    return out.reshape(*x.shape[:-1], -1)
+    n = _check(x.shape, win, 1)
+    flat = x.reshape(-1, n)
+    out = np.zeros((flat.shape[0], 2 * n))
+    if flat.shape[0]:
+        unfold_window_add(dct4(flat), win, out, 0)
+    return out.reshape(*x.shape[:-1], 2 * n)
 
 
-def imdct_add(coefs: NDArray[np.float64], win: NDArray[np.float64], out: NDArray[np.float64],
+def imdct_add(coefs: NDArray[np.floating], win: NDArray[np.float64], out: NDArray[np.float64],
               o0: int = 0) -> None:
     """``out[:, o0 : o0 + 2N] +=`` the windowed inverse MDCT of ``coefs`` (C, N): a decoder's
     overlap-add in one pass."""
-    unfold_window_add(dct4(np.ascontiguousarray(coefs)), win, out, o0)
+    x = np.ascontiguousarray(coefs, dtype=np.float64)
+    n = _check(x.shape, win, 1)
+    if x.ndim != 2 or out.ndim != 2 or out.shape[0] != x.shape[0] or not 0 <= o0 <= out.shape[1] - 2 * n:
+        raise InputError(f"imdct_add: coefficients {x.shape} do not fit {out.shape} at {o0}")
+    if x.shape[0]:
+        unfold_window_add(dct4(x), win, out, o0)
+
+
+def _check(shape: tuple[int, ...], win: NDArray[np.float64], per: int) -> int:
+    """The last axis of a transform's input, checked: ``per`` (1 for coefficients, 2 for
+    samples) times N, N even (the kernels fold quarters of a block), and ``win`` of 2N."""
+    if not shape:
+        raise InputError("MDCT input must have at least one axis")
+    m = shape[-1]
+    if m == 0 or m % (2 * per) or win.shape != (2 * m // per,):
+        raise InputError(f"MDCT of length {m} needs an even N and a window of 2N, got window "
+                         f"{win.shape}")
+    return m
 
 
 def mdct_reference(block: NDArray[np.floating], win: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -32,9 +32,9 @@ from ..core.layout import (
 )
 from ..errors import FrameError, InputError
 from . import SIGNALS, rate
-from .pitch import MIN_BITRATE as MIN_PF_BITRATE
 from .pitch import MIN_SAMPLE_RATE as MIN_PF_RATE
 from .pitch import PitchPrefilter
+from .pitch import min_bitrate as min_pf_bitrate
 from .quantizers import AdaptiveTuning, Plan, Quantizer, fill_bands, make_quantizer, zero_bands
 from .signal import SignalClassifier
 from .transient import frame_has_attack
@@ -101,6 +101,9 @@ class MdctEncoder:
         self.coarse_sf = low_delay
         self._observer = observer
         n, ovl = frame_layout(sample_rate, low_delay, frame_size)
+        if block_switching and not low_delay and not aqc.mdct_switching_ok(n):
+            raise InputError(f"frame size {n} with block switching must be a multiple of "
+                             f"{aqc.MDCT_SWITCHING_MULTIPLE} (or turn block switching off)")
         self.config = c = MdctConfig(sample_rate, channels, n, ovl, "kbd", block_switching and not low_delay)
         self.frame_size = n
         self.delay = c.delay
@@ -125,8 +128,8 @@ class MdctEncoder:
         self._dither_rng = np.random.default_rng(serial)
         # the pitch pre-filter (and the decoder's post-filter): by default in low delay, whose
         # 62.5 Hz bins cannot resolve a voice's harmonics (module docstring of encoder.pitch)
-        use_pf = (low_delay and equiv >= MIN_PF_BITRATE and sample_rate >= MIN_PF_RATE
-                  if postfilter is None else bool(postfilter))
+        use_pf = (low_delay and equiv >= min_pf_bitrate(sample_rate, n, channels)
+                  and sample_rate >= MIN_PF_RATE if postfilter is None else bool(postfilter))
         self._pitch = (PitchPrefilter(channels, sample_rate, n, ovl, pf.reset_interval(sample_rate, n))
                        if use_pf else None)
         self._pf_bits = pf.period_bits(sample_rate, n, ovl)
