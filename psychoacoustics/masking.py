@@ -370,6 +370,14 @@ class PsychoModel:
             raise PsychoacousticsError("max_offset_db is NaN")
         return lower, upper
 
+    def _upper(self, max_offset_db: float | None) -> float:
+        if max_offset_db is None:
+            return self._max_offset
+        upper = float(max_offset_db)
+        if np.isnan(upper):
+            raise PsychoacousticsError("max_offset_db is NaN")
+        return upper
+
     def _quiet_threshold(self) -> FloatArray:
         """Threshold in quiet per bin, as an energy (see Notes)."""
         cfg = self.config
@@ -407,7 +415,7 @@ class PsychoModel:
         """Number of scale-factor bands."""
         return self.config.n_bands
 
-    def analyze(self, coefs: ArrayLike) -> MaskingResult:
+    def analyze(self, coefs: ArrayLike, max_offset_db: float | None = None) -> MaskingResult:
         """Masking threshold, SMR, tonality and perceptual entropy of MDCT frames.
 
         The compiled form of :meth:`analyze_reference` (same model, same tables; results agree
@@ -418,6 +426,9 @@ class PsychoModel:
         ----------
         coefs : array_like of float, shape (n_bins,) or (frames, n_bins)
             Orthonormal MDCT coefficients of one channel.
+        max_offset_db : float, optional
+            This call's upper bound on the masking offset, in place of the model's own
+            (``max_offset_db`` of the constructor); the floor still wins where they cross.
 
         Returns
         -------
@@ -427,8 +438,10 @@ class PsychoModel:
         Raises
         ------
         PsychoacousticsError
-            If ``coefs`` has the wrong shape, is not real, or holds NaN/inf.
+            If ``coefs`` has the wrong shape, is not real, or holds NaN/inf, or
+            ``max_offset_db`` is NaN.
         """
+        upper = self._upper(max_offset_db)
         x, single = self._frames(coefs)
         x = np.ascontiguousarray(x)
         f = x.shape[0]
@@ -442,7 +455,7 @@ class PsychoModel:
         parts = self.partitions
         _analyze_kernel(
             x, self._part_edges, parts.of_bin, self._windows.lo, self._windows.hi,
-            self._spread, self._offset_tone_extra, self._min_offset, self._max_offset,
+            self._spread, self._offset_tone_extra, self._min_offset, upper,
             self._inv_width, self.ath_bin,
             self.band_edges, self._part_to_band, SFM_NOISE_DB, SFM_TONE_DB,
             energy, threshold, smr_db, tonality, pe, bin_thr,
@@ -451,10 +464,11 @@ class PsychoModel:
             return MaskingResult(energy[0], threshold[0], smr_db[0], tonality[0], pe[0], bin_thr[0])
         return MaskingResult(energy, threshold, smr_db, tonality, pe, bin_thr)
 
-    def analyze_reference(self, coefs: ArrayLike) -> MaskingResult:
+    def analyze_reference(self, coefs: ArrayLike, max_offset_db: float | None = None) -> MaskingResult:
         """Vectorised numpy form of :meth:`analyze` (same arguments, result and errors): the
         oracle its compiled kernel is tested against, and the readable statement of the model.
         """
+        upper = self._upper(max_offset_db)
         x, single = self._frames(coefs)
 
         power = x * x
@@ -466,7 +480,7 @@ class PsychoModel:
         masker_tonality = (et_part @ self._spread) / np.maximum(spread, _TINY)
         offset_db = NOISE_MASKING_OFFSET_DB + masker_tonality * self._offset_tone_extra
         # the floor applies last: it wins where the two bounds cross
-        offset_db = np.maximum(np.minimum(offset_db, self._max_offset), self._min_offset)
+        offset_db = np.maximum(np.minimum(offset_db, upper), self._min_offset)
         density = spread * np.exp(-_LN10_10 * offset_db) * self._inv_width
         # np.take, not fancy indexing: it returns a C-ordered array, several times faster here.
         bin_thr = np.maximum(np.take(density, self.partitions.of_bin, axis=-1), self.ath_bin)

@@ -417,6 +417,31 @@ def test_compiled_analyze_matches_numpy_reference(fs: int, n: int, bounded: bool
     np.testing.assert_allclose(fast.smr_db, ref.smr_db, rtol=1e-9, atol=1e-9)
 
 
+def test_per_call_offset_cap_is_the_constructor_bound_and_lowers_tonal_margins() -> None:
+    """``analyze(max_offset_db=...)`` gives what a model built with that bound gives, in the
+    kernel and the oracle; a lower cap raises a pure tone's threshold (smaller offset), never
+    lowers it; NaN is refused."""
+    from psychoacoustics import PsychoacousticsError
+
+    n = 512
+    edges = critical_band_edges(FS, n)
+    x = sine(3000.0, 0.5, 6 * n, FS) + 1e-4 * np.random.default_rng(2).standard_normal(6 * n)
+    coefs = mdct_frames(x, n)
+    free, capped = PsychoModel(FS, n, edges), PsychoModel(FS, n, edges, max_offset_db=7.5)
+    for fn in ("analyze", "analyze_reference"):
+        a = getattr(free, fn)(coefs, max_offset_db=7.5)
+        b = getattr(capped, fn)(coefs)
+        np.testing.assert_allclose(a.threshold, b.threshold, rtol=1e-12)
+        other = PsychoModel(FS, n, edges, max_offset_db=13.5)
+        np.testing.assert_allclose(getattr(capped, fn)(coefs, max_offset_db=13.5).threshold,
+                                   getattr(other, fn)(coefs).threshold, rtol=1e-12)
+    lo = free.analyze(coefs, max_offset_db=7.5).threshold
+    hi = free.analyze(coefs, max_offset_db=13.5).threshold
+    assert np.all(lo >= hi * (1 - 1e-12)) and np.any(lo > 2.0 * hi)
+    with pytest.raises(PsychoacousticsError):
+        free.analyze(coefs, max_offset_db=float("nan"))
+
+
 @pytest.mark.parametrize("sub_block", [1, 7, 128])
 @pytest.mark.parametrize("memory", [1, 8])
 def test_compiled_transient_matches_numpy_reference(sub_block: int, memory: int) -> None:

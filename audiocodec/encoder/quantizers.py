@@ -69,16 +69,20 @@ class AdaptiveTuning:
         Bands less tonal than this count as noise-like (substitution).
     pns_level : int
         Noise-fill level index of substituted bands (RMS = step * level / 16).
-    tmn_max_db, minval_db, minval_bark : float
+    tmn_max_db, tmn_max_db_speech, minval_db, minval_bark : float
         Bounds on the masking offset (dB from the spread masker energy to the threshold), see
         :class:`psychoacoustics.PsychoModel`. Upper: a tonal masker's offset (Johnston's
-        14.5 + z, over 30 dB above 15 Bark) is capped at 13.5 dB, so above 3.5 Bark (below,
-        the floor that follows is higher) a tone masks 13.5 dB under its spread energy: between the
-        tonal masking index of ISO/IEC 11172-3 psychoacoustic model 1 (6 + 0.275 z dB: 6 to
-        12.6 dB over 0-24 Bark) and the tone-masking-noise value of the MPEG-2 AAC model
-        (ISO/IEC 13818-7: 18 dB). ViSQOL, SQAM items at 64 kbit/s: mean 4.614 at 18 dB,
-        4.618-4.621 anywhere from 9 to 16.5; at 32 kbit/s 13.5 gains 0.03 (speech PESQ-WB at
-        32 kbit/s 3.52 -> 3.55). Lower: in the lowest
+        14.5 + z, over 30 dB above 15 Bark) is capped at ``tmn_max_db`` (7.5 dB) in music and
+        ``tmn_max_db_speech`` (13.5 dB) in speech, linear in the frame's speech weight; the
+        ISO/IEC 11172-3 model 1 tonal masking index is 6 + 0.275 z dB (6 to 12.6 dB over 0-24
+        Bark), the MPEG-2 AAC model's tone-masking-noise 18 dB (ISO/IEC 13818-7). A lower cap
+        takes from the tonal peaks the excess precision the spread model gives them, for the
+        partials' neighbours and the rest of the band: music, against 13.5 dB everywhere
+        (per channel, equal actual rate), default mode 32/48/64/96/128k Zimtohrli
+        +0.18/+0.10/+0.06/+0.01/+0.01 with ViSQOL +0.02/+0.01/0/0/0, low delay 48/64/96k
+        Zimtohrli +0.08/+0.06/+0.03; 6 dB gained a little more on music but cost speech PESQ-WB
+        0.05 at 24k, and 7.5 dB on speech cost the 16 kHz ARCTIC clip Zimtohrli 0.09 in low
+        delay at 24k, hence 13.5 there (docs/TUNING.md). Lower: in the lowest
         critical bands the model cannot resolve harmonics (a partial every few bins looks like
         noise to the flatness measure), so the offset never falls below ``minval_db`` at 0 Bark,
         decreasing linearly to 0 at ``minval_bark`` (the role of the per-partition "minval"
@@ -152,7 +156,8 @@ class AdaptiveTuning:
     pns_max_bps: float = 12000.0
     pns_tonality: float = 0.3
     pns_level: int = 2
-    tmn_max_db: float = 13.5
+    tmn_max_db: float = 7.5
+    tmn_max_db_speech: float = 13.5
     minval_db: float = 24.0
     minval_bark: float = 8.0
     minval_bark_wide: float = 16.0
@@ -374,7 +379,10 @@ class AdaptiveQuantizer(Quantizer):
         # The ear hears L and R, not M and S: the model masks the unrotated spectra, and an M/S
         # band takes the stricter of the L and R thresholds for both of its channels (the
         # noise of M and of S each lands in both L and R).
-        res = self._models[short].analyze(lr)  # batch over channels: (C, nb)
+        t = self.tuning
+        cap = (t.tmn_max_db + self.speech * (t.tmn_max_db_speech - t.tmn_max_db)
+               if t.tmn_max_db > 0 else None)
+        res = self._models[short].analyze(lr, max_offset_db=cap)  # batch over channels: (C, nb)
         thr = np.asarray(res.threshold, dtype=np.float64)
         offsets = np.empty(thr.shape, np.int32)
         silent = np.empty(thr.shape, np.bool_)
