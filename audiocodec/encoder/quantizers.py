@@ -82,7 +82,10 @@ class AdaptiveTuning:
         +0.18/+0.10/+0.06/+0.01/+0.01 with ViSQOL +0.02/+0.01/0/0/0, low delay 48/64/96k
         Zimtohrli +0.08/+0.06/+0.03; 6 dB gained a little more on music but cost speech PESQ-WB
         0.05 at 24k, and 7.5 dB on speech cost the 16 kHz ARCTIC clip Zimtohrli 0.09 in low
-        delay at 24k, hence 13.5 there (docs/TUNING.md). Lower: in the lowest
+        delay at 24k, hence 13.5 there (docs/TUNING.md). At 12 kbit/s per channel and below the
+        music cap is ``tmn_low_rate_db`` (13.5 dB), rising linearly to ``tmn_max_db`` at 16k
+        (``tmn_music_bps``): at 24k stereo 7.5 dB cost the glockenspiel 0.88 ViSQOL/ch and 0.43
+        Zimtohrli (mean -0.20 / +0.04). Lower: in the lowest
         critical bands the model cannot resolve harmonics (a partial every few bins looks like
         noise to the flatness measure), so the offset never falls below ``minval_db`` at 0 Bark,
         decreasing linearly to 0 at ``minval_bark`` (the role of the per-partition "minval"
@@ -158,6 +161,8 @@ class AdaptiveTuning:
     pns_level: int = 2
     tmn_max_db: float = 7.5
     tmn_max_db_speech: float = 13.5
+    tmn_low_rate_db: float = 13.5
+    tmn_music_bps: tuple[float, float] = (12000.0, 16000.0)
     minval_db: float = 24.0
     minval_bark: float = 8.0
     minval_bark_wide: float = 16.0
@@ -337,6 +342,8 @@ class AdaptiveQuantizer(Quantizer):
         cut_bin = int(bandwidth_hz(per_ch, t.bw_scale) / (config.sample_rate / 2.0) * n)
         self._cut_band = {s: int(np.searchsorted(config.edges(s), cut_bin)) for s in (False, True)}
         self._pns = per_ch <= t.pns_max_bps
+        # the music cap on the tonal offset, from tmn_low_rate_db to tmn_max_db over tmn_music_bps
+        self._tmn_music = float(np.interp(per_ch, t.tmn_music_bps, (t.tmn_low_rate_db, t.tmn_max_db)))
         self._nf_start = config.nf_start
         self._fill_sel = {len(config.edges(s)) - 1: np.zeros((config.channels, len(config.edges(s)) - 1),
                                                              np.bool_) for s in (False, True)}
@@ -380,8 +387,8 @@ class AdaptiveQuantizer(Quantizer):
         # band takes the stricter of the L and R thresholds for both of its channels (the
         # noise of M and of S each lands in both L and R).
         t = self.tuning
-        cap = (t.tmn_max_db + self.speech * (t.tmn_max_db_speech - t.tmn_max_db)
-               if t.tmn_max_db > 0 else None)
+        music = self._tmn_music
+        cap = music + self.speech * (t.tmn_max_db_speech - music) if t.tmn_max_db > 0 else None
         res = self._models[short].analyze(lr, max_offset_db=cap)  # batch over channels: (C, nb)
         thr = np.asarray(res.threshold, dtype=np.float64)
         offsets = np.empty(thr.shape, np.int32)
