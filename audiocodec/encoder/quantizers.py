@@ -395,7 +395,6 @@ class AdaptiveQuantizer(Quantizer):
         silent = np.empty(thr.shape, np.bool_)
         energy = np.empty(thr.shape)
         width = self._widths[short]
-        t = self.tuning
         alphas = self._alphas[short]
         alphas[:] = self._alpha
         speech = self.speech * self._speech_gain
