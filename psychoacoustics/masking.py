@@ -227,6 +227,16 @@ class MaskingResult:
     bin_threshold: FloatArray
 
 
+def _upper_bound(max_offset_db: float | None, default: float) -> float:
+    """``max_offset_db`` as a float (``default`` for None); NaN is refused."""
+    if max_offset_db is None:
+        return default
+    upper = float(max_offset_db)
+    if np.isnan(upper):
+        raise PsychoacousticsError("max_offset_db is NaN")
+    return upper
+
+
 class PsychoModel:
     """Perceptual model of one frame configuration, tables precomputed.
 
@@ -365,18 +375,11 @@ class PsychoModel:
                 ) from None
             if not np.isfinite(lower).all():
                 raise PsychoacousticsError("min_offset_db returned NaN or infinite values")
-        upper = np.inf if max_offset_db is None else float(max_offset_db)
-        if np.isnan(upper):
-            raise PsychoacousticsError("max_offset_db is NaN")
-        return lower, upper
+        return lower, _upper_bound(max_offset_db, np.inf)
 
     def _upper(self, max_offset_db: float | None) -> float:
-        if max_offset_db is None:
-            return self._max_offset
-        upper = float(max_offset_db)
-        if np.isnan(upper):
-            raise PsychoacousticsError("max_offset_db is NaN")
-        return upper
+        """A call's offset cap: its own, or the model's."""
+        return _upper_bound(max_offset_db, self._max_offset)
 
     def _quiet_threshold(self) -> FloatArray:
         """Threshold in quiet per bin, as an energy (see Notes)."""
