@@ -430,7 +430,7 @@ def test_adaptive_tuning_is_configuration() -> None:
     differently from the default, and the default equals passing no tuning."""
     import dataclasses
 
-    from audiocodec.encoder.quantizers import DEFAULT_TUNING, AdaptiveTuning
+    from audiocodec.encoder.tuning import DEFAULT_TUNING, AdaptiveTuning
 
     x = music_like(seconds=0.5)
     base = audiocodec.encode(x, 48000, bitrate=64000, serial=3)

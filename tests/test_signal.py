@@ -157,7 +157,7 @@ def test_speech_noise_band_keeps_the_fricative_level_in_low_delay() -> None:
 
     from audiocodec import Decoder
     from audiocodec.core import FrameStats
-    from audiocodec.encoder.quantizers import DEFAULT_TUNING
+    from audiocodec.encoder.tuning import DEFAULT_TUNING
 
     x = _breathy_voice().astype(np.float32)[:, None]
     off = dataclasses.replace(DEFAULT_TUNING, speech_noise_band_short_hop=((0.0, float(FS)),))

@@ -35,9 +35,10 @@ from . import SIGNALS, rate
 from .pitch import MIN_SAMPLE_RATE as MIN_PF_RATE
 from .pitch import PitchPrefilter
 from .pitch import min_bitrate as min_pf_bitrate
-from .quantizers import AdaptiveTuning, Plan, Quantizer, fill_bands, make_quantizer, zero_bands
+from .quantizers import Plan, Quantizer, fill_bands, make_quantizer, zero_bands
 from .signal import SignalClassifier
 from .transient import frame_has_attack
+from .tuning import AdaptiveTuning
 
 if TYPE_CHECKING:
     from ..stream import Fifo

@@ -1,0 +1,212 @@
+"""The adaptive quantizer's tuning: every measured constant of the encoder's noise shaping
+(configuration, not state), apart from the strategy that uses it (:mod:`.quantizers`).
+Encoder-only; the numbers behind each default are in ``docs/TUNING.md``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+@dataclass(frozen=True)
+class AdaptiveTuning:
+    """The adaptive quantizer's tuning (configuration, not state): the defaults are the values
+    ViSQOL chose on the SQAM items (``docs/RESULTS.md``); experiments pass a variant to
+    :class:`AdaptiveQuantizer` (or ``Encoder(tuning=...)``).
+
+    Attributes
+    ----------
+    full_scale_db : float
+        Assumed playback level of a full-scale sine, dB SPL.
+    ath_cap_db : float
+        The most the threshold in quiet may allow, dB SPL.
+    bw_scale : float
+        Bitrate multiplier for the bandwidth rule (:func:`bandwidth_hz`).
+    shape_alpha : float
+        1 = steps follow the masking threshold fully, 0 = flat (uniform).
+    silent_boost : float
+        Extra step (1.5 dB units) for bands whose signal is below the threshold.
+    drop_ratio : float
+        See :meth:`AdaptiveQuantizer.refine` (0 = off: ViSQOL scored every tried value lower).
+    noise_fill : bool
+        Noise filling of bands quantized to zero.
+    power_law : bool
+        The power-law (3/4) quantizer; False uses the uniform law.
+    pns_max_bps : float
+        Noise substitution only at or below this rate per channel (ViSQOL: off helps above).
+    pns_tonality : float
+        Bands less tonal than this count as noise-like (substitution).
+    pns_level : int
+        Noise-fill level index of substituted bands (RMS = step * level / 16).
+    tmn_max_db, tmn_max_db_speech, minval_db, minval_bark : float
+        Bounds on the masking offset (dB from the spread masker energy to the threshold), see
+        :class:`psychoacoustics.PsychoModel`. Upper: a tonal masker's offset (Johnston's
+        14.5 + z, over 30 dB above 15 Bark) is capped at ``tmn_max_db`` (7.5 dB) in music and
+        ``tmn_max_db_speech`` (13.5 dB) in speech, linear in the frame's speech weight; the
+        ISO/IEC 11172-3 model 1 tonal masking index is 6 + 0.275 z dB (6 to 12.6 dB over 0-24
+        Bark), the MPEG-2 AAC model's tone-masking-noise 18 dB (ISO/IEC 13818-7). A lower cap
+        takes from the tonal peaks the excess precision the spread model gives them, for the
+        partials' neighbours and the rest of the band: music, against 13.5 dB everywhere
+        (per channel, equal actual rate), default mode 32/48/64/96/128k Zimtohrli
+        +0.18/+0.10/+0.06/+0.01/+0.01 with ViSQOL +0.02/+0.01/0/0/0, low delay 48/64/96k
+        Zimtohrli +0.08/+0.06/+0.03; 6 dB gained a little more on music but cost speech PESQ-WB
+        0.05 at 24k, and 7.5 dB on speech cost the 16 kHz ARCTIC clip Zimtohrli 0.09 in low
+        delay at 24k, hence 13.5 there (docs/TUNING.md). At 12 kbit/s per channel and below the
+        music cap is ``tmn_low_rate_db`` (13.5 dB), rising linearly to ``tmn_max_db`` at 16k
+        (``tmn_music_bps``): at 24k stereo 7.5 dB cost the glockenspiel 0.88 ViSQOL/ch and 0.43
+        Zimtohrli (mean -0.20 / +0.04). Lower: in the lowest
+        critical bands the model cannot resolve harmonics (a partial every few bins looks like
+        noise to the flatness measure), so the offset never falls below ``minval_db`` at 0 Bark,
+        decreasing linearly to 0 at ``minval_bark`` (the role of the per-partition "minval"
+        table of ISO/IEC 11172-3 psychoacoustic model 2). 0 disables either bound.
+    minval_bark_wide, minval_wide_bps : float
+        In long blocks at ``minval_wide_bps`` per channel and above the floor reaches
+        ``minval_bark_wide`` (16 Bark, about 3.2 kHz; linear from ``minval_bark`` at 2/3 of
+        that rate): the ear resolves the lower harmonics of a voice or instrument and hears the
+        noise between them, which a threshold spread over 1/3-Bark partitions cannot see. Short
+        blocks keep ``minval_bark`` (their 8x coarser bins resolve no harmonics). Chosen with
+        ViSQOL per channel and Zimtohrli on the four SQAM items and PESQ-WB on speech (numbers
+        in docs/TUNING.md): 16 Bark raises Zimtohrli at every rate and speech PESQ-WB by
+        0.25-0.35, with ViSQOL unchanged from 48k up; at 16 kbit/s per channel it cost 0.035
+        ViSQOL (castanets 0.10), so the floor widens only above that rate.
+    shape_alpha_high, alpha_high_bps : float, (float, float)
+        From ``alpha_high_bps[1]`` per channel the shape follows the threshold only by
+        ``shape_alpha_high`` (linear from ``shape_alpha`` at ``alpha_high_bps[0]``): once the
+        noise sits near or under the threshold, the loud bands still get the finer steps that
+        Zimtohrli asks for (SQAM items at 96/128 kbit/s: Zimtohrli +0.08/+0.04, ViSQOL per
+        channel -0.005/-0.003; at 64 kbit/s the same change cost 0.06 ViSQOL, so it stops
+        there). Long hops only: in the low-delay mode it cost ViSQOL 0.03 at 96 kbit/s.
+    speech_alpha, speech_alpha_top_hz, speech_alpha_short_hop : float, float, (float, float)
+        The shape's depth below ``speech_alpha_top_hz`` when the encoder's speech weight
+        (:mod:`audiocodec.encoder.signal`) is 1, blended linearly with the music shape as the
+        weight goes 0..1: a CELP coder's perceptual weighting filter likewise lets the noise
+        follow only part of a voice's spectral envelope. ``speech_alpha_short_hop`` is the
+        (depth, top) pair of the low-delay hop. Measured on speech_alsa48_mono at 24/32/48
+        kbit/s, signal fixed to speech (table in docs/TUNING.md), PESQ-WB / Zimtohrli: depth 1
+        1.96/2.41/3.17 / 3.98/4.33/4.64; 0.5 below 8 kHz 3.15/3.69/4.15 / 4.00/4.34/4.70; 0.3
+        below 5 kHz 3.47/3.89/4.32 / 4.13/4.45/4.74. In low delay, 0.3 below 5 kHz cost
+        Zimtohrli 0.22 at 24k against 0.5 below 8 kHz.
+    speech_bps : (float, float)
+        The speech shaping (and its exact noise fill) fades in between these rates per channel:
+        at 16 kbit/s the 16 kHz ARCTIC clip lost 0.3 Zimtohrli to it for +0.13 PESQ-WB, so there
+        the music shape stays.
+    nf_exact, speech_nf_exact : int
+        Noise fill at each band's own energy: bands the rate loop quantizes to zero (from
+        ``NF_MIN_HZ``) get the step that makes the decoder's noise (level index ``k``: RMS =
+        step * k / 16) match the band's RMS, instead of the frame's one median level.
+        ``speech_nf_exact`` applies when the speech weight is 0.5 or more (a voice's zeroed
+        bands are fricative noise; Zimtohrli on speech +0.12 at 24k), ``nf_exact`` otherwise,
+        but in music frames only where the music noise band is on (alone, without the band,
+        level 2 cost the SQAM items Zimtohrli 0.14 and ViSQOL 0.04 at 32k: a zeroed band of
+        music is often a quiet partial, not noise).
+    speech_noise_band, speech_noise_band_short_hop, short_hop_s : tuple of (float, float), same, float
+        The speech noise band: in frames with the exact noise fill, every band from
+        ``noise_band_hz(rate per channel, hop)`` (linear in the ``(bits per channel, Hz)``
+        points, held at the ends; ``speech_noise_band_short_hop`` for hops up to
+        ``short_hop_s``) up to the last band above the threshold in quiet is sent as its energy
+        only, rebuilt by the decoder's noise fill (the coded-band count covers it, its values are
+        zero), as SBR and CELT's folding do for a voice's fricative top. On speech_alsa48_mono,
+        PESQ-WB / Zimtohrli change: low delay at 24 / 32 / 48 kbit/s +0.21 / +0.53, +0.21 / +0.20,
+        +0.13 / +0.05, at 64 / 96k +0.02 / +0.03, -0.00 / +0.00; the 16 ms layout +0.42 / +0.73,
+        +0.27 / +0.19, +0.09 / +0.06; ARCTIC (16 kHz) in low delay at 24 / 32k +0.28 / +0.81,
+        +0.12 / +0.31; the default mode +0.18 / +0.17, +0.12 / +0.09, +0.03 / +0.03, 64 / 96k
+        within 0.004. The edges chosen by both metrics: in low delay at 32k 5 kHz +0.26 / +0.25
+        and 7 kHz +0.21 / +0.20, but 5 kHz cost ARCTIC PESQ-WB 0.07 (6.5 kHz: +0.12), and 4 kHz
+        cost Zimtohrli 0.21 at 32k and 1.0 at 48k; with the default mode's 21 ms hops 5 kHz cost
+        Zimtohrli 0.42 at 32k, while 6 / 7 / 9 kHz gained +0.07 / +0.09 / +0.09 (7 kHz keeps a
+        margin from that edge).
+    music_noise_band, music_noise_band_short_hop, music_band_wait_s : tuple of (float, float), same, float
+        The same in music frames (speech weight under 0.5), from higher edges: at a rate where
+        coding the top octave's waveform leaves 2-3 dB SNR (about 16 kbit/s per channel, 10-20
+        kHz), its bits buy more below, where ours had 1-4 dB against libopus's 11-13 dB. Edges
+        (kbit/s per channel -> Hz): long hops 16k 10500, 24k 13500, 32k 18000, off at 12k and
+        from 48k; low-delay hops 16k 8000, 24k 10500, 32k 14000, 48k 16000, off from 64k. Not in
+        the first ``music_band_wait_s`` of a stream, while the classifier, which starts at
+        music, has not yet had time to hear a voice (without the wait, speech in low delay lost
+        PESQ-WB 0.03 at 24k from its first 0.2 s). Four SQAM items, mean ViSQOL/ch / Zimtohrli
+        change: default mode 32 / 48 / 64k +0.067 / +0.127, -0.001 / +0.062, -0.003 / +0.013,
+        24k and 96k up byte-identical; low delay 48 / 64 / 96k (stereo) +0.098 / +0.158,
+        +0.019 / +0.073, -0.003 / +0.018. Speech streams byte-identical except ARCTIC in low
+        delay at 16k (+0.015 PESQ-WB, +0.038 Zimtohrli). docs/TUNING.md has the rest.
+    """
+
+    full_scale_db: float = 96.0
+    ath_cap_db: float = 15.0
+    bw_scale: float = 1.0
+    shape_alpha: float = 1.0
+    silent_boost: float = 0.0
+    drop_ratio: float = 0.0
+    noise_fill: bool = True
+    power_law: bool = True
+    pns_max_bps: float = 12000.0
+    pns_tonality: float = 0.3
+    pns_level: int = 2
+    tmn_max_db: float = 7.5
+    tmn_max_db_speech: float = 13.5
+    tmn_low_rate_db: float = 13.5
+    tmn_music_bps: tuple[float, float] = (12000.0, 16000.0)
+    minval_db: float = 24.0
+    minval_bark: float = 8.0
+    minval_bark_wide: float = 16.0
+    minval_wide_bps: float = 24000.0
+    nf_exact: int = 2
+    shape_alpha_high: float = 0.75
+    alpha_high_bps: tuple[float, float] = (40000.0, 48000.0)
+    speech_alpha: float = 0.3
+    speech_alpha_top_hz: float = 5000.0
+    speech_alpha_short_hop: tuple[float, float] = (0.5, 8000.0)
+    speech_bps: tuple[float, float] = (16000.0, 24000.0)
+    speech_nf_exact: int = 2
+    speech_noise_band: tuple[tuple[float, float], ...] = (
+        (24000.0, 7000.0), (32000.0, 7000.0), (48000.0, 12000.0), (64000.0, 16000.0),
+        (96000.0, 20000.0), (128000.0, 24000.0))
+    speech_noise_band_short_hop: tuple[tuple[float, float], ...] = (
+        (24000.0, 5000.0), (32000.0, 6500.0), (48000.0, 9000.0), (64000.0, 12000.0),
+        (96000.0, 16000.0), (128000.0, 24000.0))
+    short_hop_s: float = 0.011
+    music_noise_band: tuple[tuple[float, float], ...] = (
+        (12000.0, 24000.0), (16000.0, 10500.0), (24000.0, 13500.0), (32000.0, 18000.0),
+        (48000.0, 24000.0))
+    music_noise_band_short_hop: tuple[tuple[float, float], ...] = (
+        (16000.0, 8000.0), (24000.0, 10500.0), (32000.0, 14000.0), (48000.0, 16000.0),
+        (64000.0, 24000.0))
+    music_band_wait_s: float = 0.25
+
+    def music_alpha(self, bits_per_channel: float) -> float:
+        """``shape_alpha`` below ``alpha_high_bps[0]`` per channel, ``shape_alpha_high`` from
+        ``alpha_high_bps[1]``, linear between."""
+        lo, hi = self.alpha_high_bps
+        w = float(np.clip((bits_per_channel - lo) / max(hi - lo, 1.0), 0.0, 1.0))
+        return self.shape_alpha + w * (self.shape_alpha_high - self.shape_alpha)
+
+    def noise_band_hz(self, bits_per_channel: float, hop_s: float, speech: bool = True) -> float:
+        """Lower edge of the noise band at a rate per channel and a hop (seconds), in speech
+        frames or (``speech`` False) in music frames."""
+        short = hop_s <= self.short_hop_s
+        if speech:
+            pts = self.speech_noise_band_short_hop if short else self.speech_noise_band
+        else:
+            pts = self.music_noise_band_short_hop if short else self.music_noise_band
+        return float(np.interp(bits_per_channel, [b for b, _ in pts], [f for _, f in pts]))
+
+    def nf_exact_level(self, speech: float) -> int:
+        """Level index of the exact noise fill at a speech weight (0 = off)."""
+        return self.speech_nf_exact if speech >= 0.5 else self.nf_exact
+
+    def min_offset(self, bark: NDArray[np.float64], top_bark: float | None = None) -> NDArray[np.float64]:
+        """Lower bound of the masking offset (dB) at critical-band rate ``bark``, reaching 0 at
+        ``top_bark`` (default ``minval_bark``)."""
+        return np.maximum(0.0, self.minval_db * (1.0 - bark / (top_bark or self.minval_bark)))
+
+    def floor_top_bark(self, bits_per_channel: float, short: bool) -> float:
+        """Where the offset floor ends for a frame type at a per-channel bitrate."""
+        if short:
+            return self.minval_bark
+        lo_bps = self.minval_wide_bps * 2.0 / 3.0
+        w = float(np.clip((bits_per_channel - lo_bps) / (self.minval_wide_bps - lo_bps), 0.0, 1.0))
+        return self.minval_bark + w * (self.minval_bark_wide - self.minval_bark)
+
+
+DEFAULT_TUNING = AdaptiveTuning()
