@@ -176,6 +176,14 @@ class MdctEncoder:
         fill_bands(self._qbuf, edges, nb, c.nf_start, fixed, np.zeros(c.channels, np.int32),
                    np.zeros(fixed.shape, np.bool_), nb, np.zeros(c.channels, np.int32))
         zero_bands(self._qbuf, edges, np.zeros(fixed.shape, np.bool_))
+        rate.match_energy(self._mag, self._qbuf, sf, edges, nb, quant.LAW_POWER, self.coarse_sf, 1.0, 2)
+
+    def _match_energy(self, coefs: NDArray[np.float64], q: NDArray[np.int32], sf: NDArray[np.int32],
+                      edges: NDArray[np.int32], nb: int, law: int) -> None:
+        """The strategy's energy match of the coded bands (:func:`rate.match_energy`), if any."""
+        share, most = self._q.energy_match
+        if share > 0:
+            rate.match_energy(coefs, q, sf, edges, nb, law, self.coarse_sf, share, most)
 
     def capacity(self) -> int:
         return 4 * self.frame_size + self.config.pad
@@ -306,6 +314,7 @@ class MdctEncoder:
             g = int(round(self._q.quality_to_g(self.quality)))
             rate.make_sf(offsets, g, nb, fixed, sf, self.coarse_sf)
             rate.quantize_mag(coefs, self._mag, dither, sf, edges, nb, law, q)
+            self._match_energy(coefs, q, sf, edges, nb, law)
             nbytes = self._payload(q, sf, edges, nb, plan)
         else:
             nbytes = self._rate_loop(coefs, dither, plan, edges, nb, law, len(head) + len(tail), fixed)
@@ -389,6 +398,7 @@ class MdctEncoder:
                 rate.quantize_mag(coefs, mag, dither, sf, edges, nb, law, q)
                 if plan.fill_sel is not None:
                     zero_bands(q, edges, plan.fill_sel)
+            self._match_energy(coefs, q, sf, edges, nb, law)
             est = rate.estimate_bits(q, sf, edges, nb, self.coarse_sf, self._ref, self._pred)
             nbytes = self._payload(q, sf, edges, nb, plan)
             return (8 * nbytes <= cap and est < 1e29) or t >= quant.SF_MAX, est, nbytes

@@ -64,6 +64,7 @@ class Quantizer:
     law_info = 0
     use_ms = True
     speech = 0.0  # speech weight 0..1 of the current frame, set by the encoder (state)
+    energy_match: tuple[float, int] = (0.0, 0)  # (share, most steps): rate.match_energy, off
 
     def __init__(self, config: MdctConfig, bitrate: float = 96000.0):
         self.config = config
@@ -152,6 +153,8 @@ class AdaptiveQuantizer(Quantizer):
         super().__init__(config, bitrate)
         self.tuning = t = tuning
         self.law_info = INFO_POWER_LAW if t.power_law else 0
+        hop_s = config.frame_size / config.sample_rate
+        self.energy_match = (t.energy_share(bitrate / config.channels, hop_s), t.energy_match_steps)
         from psychoacoustics import PsychoModel
 
         n = config.frame_size

@@ -344,3 +344,41 @@ def noise_levels(
         else:
             v = int(np.round(np.median(ratios[:n]) * NF_STEP_16THS))
             nf[c] = min(7, max(0, v))
+
+
+@njit(cache=True)
+def match_energy(coefs: NDArray[np.float64], q: NDArray[np.int32], sf: NDArray[np.int32],
+                 edges: NDArray[np.int32], nb: int, law: int, coarse: bool, share: float,
+                 most: int) -> None:
+    """Move each coded band's step so that its rebuilt energy meets ``share`` of the way (in
+    dB) to the band's own energy, the values kept: rounding toward zero leaves a sparsely
+    coded band quieter than it was, and the ear hears a band's level before its fine
+    structure (CELT codes each band's energy for that reason). At most ``most`` steps either
+    way (1.5 dB each, 3 dB in a coarse frame), never past the jumps the payload can code."""
+    unit = 2 if coarse else 1
+    for c in range(q.shape[0]):
+        for b in range(nb):
+            eo = 0.0
+            er = 0.0
+            for k in range(edges[b], edges[b + 1]):
+                m = abs(q[c, k])
+                if m:
+                    a = m ** (4.0 / 3.0) if law == LAW_POWER else float(m)
+                    er += a * a
+                eo += coefs[c, k] * coefs[c, k]
+            if er == 0.0 or eo == 0.0:
+                continue
+            step = 2.0 ** ((sf[c, b] - SF_BIAS) * 0.25)
+            want = share * 2.0 * np.log2(eo / (er * step * step))  # steps of 1.5 dB
+            d = unit * int(np.floor(want / unit + 0.5))
+            d = max(-most * unit, min(most * unit, d))
+            if d == 0:
+                continue
+            v = sf[c, b] + d
+            if v < 0 or v > SF_MAX:
+                continue
+            if b > 0 and abs(v - sf[c, b - 1]) > SF_DELTA_MAX:
+                continue
+            if b + 1 < nb and abs(sf[c, b + 1] - v) > SF_DELTA_MAX:
+                continue
+            sf[c, b] = v

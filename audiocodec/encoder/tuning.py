@@ -128,8 +128,24 @@ class AdaptiveTuning:
         PESQ-WB 0.03 at 24k from its first 0.2 s). Four SQAM items, mean ViSQOL/ch / Zimtohrli
         change: default mode 32 / 48 / 64k +0.067 / +0.127, -0.001 / +0.062, -0.003 / +0.013,
         24k and 96k up byte-identical; low delay 48 / 64 / 96k (stereo) +0.098 / +0.158,
-        +0.019 / +0.073, -0.003 / +0.018. Speech streams byte-identical except ARCTIC in low
-        delay at 16k (+0.015 PESQ-WB, +0.038 Zimtohrli). docs/TUNING.md has the rest.
+        +0.019 / +0.073, -0.003 / +0.018. Speech streams byte-identical. docs/TUNING.md has
+        the rest.
+    energy_match, energy_match_steps, energy_match_bps, energy_match_bps_short_hop : float, int, pairs
+        After quantization, each coded band's scale factor moves (its values kept, at most
+        ``energy_match_steps`` steps of 1.5 dB, 3 dB in coarse low-delay frames) so that the
+        decoded band carries ``energy_match`` of the way (in dB) to its own energy
+        (:func:`audiocodec.encoder.rate.match_energy`): rounding toward zero leaves a sparsely
+        coded band quieter than it was, and the ear hears a band's level before its fine
+        structure, which is why CELT codes band energies apart from their shape. The format
+        does not change. Off up to the first rate of ``energy_match_bps`` per channel, full
+        from the second (``_short_hop`` for the low-delay hops): at 12 kbit/s per channel a
+        lone +-1 raised to a band's level is a whistle (SQAM at 24k stereo: glockenspiel
+        ViSQOL/ch -0.87; ARCTIC at 16k in low delay Zimtohrli -0.07). Measured, ViSQOL/ch /
+        Zimtohrli change on the SQAM items, default mode 32 / 48 / 64 / 96 / 128k +0.039 /
+        +0.074, +0.052 / +0.082, +0.045 / +0.109, +0.028 / +0.043, +0.018 / +0.018; low delay
+        48 / 64 / 96 / 128k +0.004 / +0.038, +0.026 / +0.079, +0.020 / +0.051, +0.016 / +0.028;
+        speech_alsa48_mono PESQ-WB / Zimtohrli low delay 24 / 32 / 48k +0.049 / +0.018, +0.058 /
+        +0.031, +0.033 / +0.026, default -0.019 / +0.031, -0.002 / -0.001, +0.012 / +0.033.
     """
 
     full_scale_db: float = 96.0
@@ -173,6 +189,16 @@ class AdaptiveTuning:
         (16000.0, 8000.0), (24000.0, 10500.0), (32000.0, 14000.0), (48000.0, 16000.0),
         (64000.0, 24000.0))
     music_band_wait_s: float = 0.25
+    energy_match: float = 1.0
+    energy_match_steps: int = 2
+    energy_match_bps: tuple[float, float] = (12000.0, 16000.0)
+    energy_match_bps_short_hop: tuple[float, float] = (16000.0, 20000.0)
+
+    def energy_share(self, bits_per_channel: float, hop_s: float) -> float:
+        """``energy_match`` at a rate per channel and hop: 0 up to the gate's first rate,
+        linear to full at its second (``energy_match_bps``, ``_short_hop`` up to ``short_hop_s``)."""
+        lo, hi = self.energy_match_bps_short_hop if hop_s <= self.short_hop_s else self.energy_match_bps
+        return self.energy_match * float(np.clip((bits_per_channel - lo) / max(hi - lo, 1.0), 0.0, 1.0))
 
     def music_alpha(self, bits_per_channel: float) -> float:
         """``shape_alpha`` below ``alpha_high_bps[0]`` per channel, ``shape_alpha_high`` from
