@@ -31,7 +31,7 @@ from ..core.layout import INFO_MS, INFO_POWER_LAW
 from ..core.quant import SF_BIAS, SF_MAX, step_of
 from . import QUANTIZERS
 from .stereo import lr_to_ms_auto
-from .tuning import DEFAULT_TUNING, AdaptiveTuning
+from .tuning import DEFAULT_TUNING, AdaptiveTuning, ramp
 
 if TYPE_CHECKING:
     from ..core.layout import MdctConfig
@@ -193,7 +193,7 @@ class AdaptiveQuantizer(Quantizer):
         self._alpha = t.music_alpha(per_ch) if long_hop else t.shape_alpha
         self._alphas = {s: np.ones(len(config.edges(s)) - 1) for s in (False, True)}
         lo_bps, hi_bps = t.speech_bps
-        self._speech_gain = float(np.clip((per_ch - lo_bps) / max(hi_bps - lo_bps, 1.0), 0.0, 1.0))
+        self._speech_gain = ramp(per_ch, lo_bps, hi_bps)
         self._speech_alpha, top = ((t.speech_alpha, t.speech_alpha_top_hz) if long_hop
                                    else t.speech_alpha_short_hop)
         self._speech_bands = {s: int(np.searchsorted(config.edges(s) * hz, top))

@@ -10,6 +10,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 
+def ramp(x: float, lo: float, hi: float) -> float:
+    """0 up to ``lo``, linear to 1 at ``hi``, 1 above: how a rate-gated setting fades in."""
+    return float(np.clip((x - lo) / max(hi - lo, 1.0), 0.0, 1.0))
+
+
 @dataclass(frozen=True)
 class AdaptiveTuning:
     """The adaptive quantizer's tuning (configuration, not state): the defaults are the values
@@ -198,13 +203,13 @@ class AdaptiveTuning:
         """``energy_match`` at a rate per channel and hop: 0 up to the gate's first rate,
         linear to full at its second (``energy_match_bps``, ``_short_hop`` up to ``short_hop_s``)."""
         lo, hi = self.energy_match_bps_short_hop if hop_s <= self.short_hop_s else self.energy_match_bps
-        return self.energy_match * float(np.clip((bits_per_channel - lo) / max(hi - lo, 1.0), 0.0, 1.0))
+        return self.energy_match * ramp(bits_per_channel, lo, hi)
 
     def music_alpha(self, bits_per_channel: float) -> float:
         """``shape_alpha`` below ``alpha_high_bps[0]`` per channel, ``shape_alpha_high`` from
         ``alpha_high_bps[1]``, linear between."""
         lo, hi = self.alpha_high_bps
-        w = float(np.clip((bits_per_channel - lo) / max(hi - lo, 1.0), 0.0, 1.0))
+        w = ramp(bits_per_channel, lo, hi)
         return self.shape_alpha + w * (self.shape_alpha_high - self.shape_alpha)
 
     def noise_band_hz(self, bits_per_channel: float, hop_s: float, speech: bool = True) -> float:
