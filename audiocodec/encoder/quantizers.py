@@ -191,6 +191,7 @@ class AdaptiveQuantizer(Quantizer):
         # ViSQOL 0.03 at 96 kbit/s
         long_hop = config.sample_rate / 2.0 / n <= SHORT_HOP_BIN_HZ
         self._alpha = t.music_alpha(per_ch) if long_hop else t.shape_alpha
+        self._alpha_voice = t.music_alpha(per_ch, mid=False) if long_hop else t.shape_alpha
         self._alphas = {s: np.ones(len(config.edges(s)) - 1) for s in (False, True)}
         lo_bps, hi_bps = t.speech_bps
         self._speech_gain = ramp(per_ch, lo_bps, hi_bps)
@@ -228,10 +229,13 @@ class AdaptiveQuantizer(Quantizer):
         energy = np.empty(thr.shape)
         width = self._widths[short]
         alphas = self._alphas[short]
-        alphas[:] = self._alpha
+        # a music frame (the classifier's weight, once it has had time to hear a voice) takes
+        # the music depth, a voice the depth without shape_alpha_mid
+        music = 1.0 - self.speech if self._elapsed_s > t.music_band_wait_s else 0.0
+        alphas[:] = self._alpha_voice + music * (self._alpha - self._alpha_voice)
         speech = self.speech * self._speech_gain
         if speech > 0:
-            alphas[: self._speech_bands[short]] += speech * (self._speech_alpha - self._alpha)
+            alphas[: self._speech_bands[short]] += speech * (self._speech_alpha - alphas[0])
         _shape_kernel(coefs, edges, thr, width, ms, alphas, t.silent_boost, offsets, silent, energy)
         nf = np.zeros(coefs.shape[0], np.int32)
         self._fixed = None
