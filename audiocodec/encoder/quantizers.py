@@ -190,8 +190,8 @@ class AdaptiveQuantizer(Quantizer):
         # the high-rate depth only with long hops: at the low-delay hop's coarse bands it cost
         # ViSQOL 0.03 at 96 kbit/s
         long_hop = config.sample_rate / 2.0 / n <= SHORT_HOP_BIN_HZ
-        self._alpha = t.music_alpha(per_ch) if long_hop else t.shape_alpha
-        self._alpha_voice = t.music_alpha(per_ch, mid=False) if long_hop else t.shape_alpha
+        self._alpha = t.music_alpha(per_ch, long_hop=long_hop)
+        self._alpha_voice = t.music_alpha(per_ch, mid=False, long_hop=long_hop)
         self._alphas = {s: np.ones(len(config.edges(s)) - 1) for s in (False, True)}
         lo_bps, hi_bps = t.speech_bps
         self._speech_gain = ramp(per_ch, lo_bps, hi_bps)

@@ -83,7 +83,7 @@ class AdaptiveTuning:
         Zimtohrli asks for (SQAM items at 96/128 kbit/s: Zimtohrli +0.08/+0.04, ViSQOL per
         channel -0.005/-0.003; at 64 kbit/s the same change cost 0.06 ViSQOL, so it stops
         there). Long hops only: in the low-delay mode it cost ViSQOL 0.03 at 96 kbit/s.
-    shape_alpha_mid, alpha_mid_bps : float, (float, float)
+    shape_alpha_mid, shape_alpha_mid_short_hop, alpha_mid_bps : float, float, (float, float)
         From ``alpha_mid_bps[1]`` per channel (linear from ``shape_alpha`` at
         ``alpha_mid_bps[0]``) music frames follow the threshold by ``shape_alpha_mid`` up to
         ``alpha_high_bps``; a frame counts as music by ``1 -`` the classifier's speech weight,
@@ -94,7 +94,11 @@ class AdaptiveTuning:
         -0.018 / +0.046, -0.008 / +0.046 (0.85: -0.010 / +0.210, -0.022 / +0.064; 0.8: -0.014
         / +0.255, -0.028 / +0.072); at 12 kbit/s per channel 0.9 cost 0.064 ViSQOL/ch, hence
         the ramp. Speech streams byte-identical; the 16 ms layout +0.003 / +0.056, -0.014 /
-        +0.066 at 48 / 64k.
+        +0.066 at 48 / 64k. ``shape_alpha_mid_short_hop`` (0.95) is the same for the
+        low-delay hops (no high-rate blend): music 48 / 64 / 96k +0.004 / +0.054, -0.003 /
+        +0.006, -0.006 / +0.023, speech_alsa48 byte-identical, ARCTIC 16-32k PESQ-WB +0.03;
+        0.9 / 0.85 gained music more (+0.082 / +0.130 Zimtohrli at 48k) but cost ARCTIC
+        Zimtohrli 0.022 / 0.045 at 24k (its pauses count as music).
     speech_alpha, speech_alpha_top_hz, speech_alpha_short_hop : float, float, (float, float)
         The shape's depth below ``speech_alpha_top_hz`` when the encoder's speech weight
         (:mod:`audiocodec.encoder.signal`) is 1, blended linearly with the music shape as the
@@ -186,6 +190,7 @@ class AdaptiveTuning:
     minval_wide_bps: float = 24000.0
     nf_exact: int = 2
     shape_alpha_mid: float = 0.9
+    shape_alpha_mid_short_hop: float = 0.95
     alpha_mid_bps: tuple[float, float] = (12000.0, 16000.0)
     shape_alpha_high: float = 0.75
     alpha_high_bps: tuple[float, float] = (40000.0, 48000.0)
@@ -219,12 +224,16 @@ class AdaptiveTuning:
         lo, hi = self.energy_match_bps_short_hop if hop_s <= self.short_hop_s else self.energy_match_bps
         return self.energy_match * ramp(bits_per_channel, lo, hi)
 
-    def music_alpha(self, bits_per_channel: float, mid: bool = True) -> float:
-        """The long-hop music depth at a rate per channel: ``shape_alpha`` up to
-        ``alpha_mid_bps[0]``, ``shape_alpha_mid`` (``mid`` False: ``shape_alpha``) from
-        ``alpha_mid_bps[1]``, ``shape_alpha_high`` from ``alpha_high_bps[1]``, linear between."""
-        to = self.shape_alpha_mid if mid else self.shape_alpha
+    def music_alpha(self, bits_per_channel: float, mid: bool = True, long_hop: bool = True) -> float:
+        """The music depth at a rate per channel: ``shape_alpha`` up to ``alpha_mid_bps[0]``,
+        ``shape_alpha_mid`` (``_short_hop`` in the low-delay hops; ``mid`` False:
+        ``shape_alpha``) from ``alpha_mid_bps[1]``, in long hops ``shape_alpha_high`` from
+        ``alpha_high_bps[1]``, linear between."""
+        to = self.shape_alpha_mid if long_hop else self.shape_alpha_mid_short_hop
+        to = to if mid else self.shape_alpha
         mid_a = self.shape_alpha + ramp(bits_per_channel, *self.alpha_mid_bps) * (to - self.shape_alpha)
+        if not long_hop:
+            return mid_a
         return mid_a + ramp(bits_per_channel, *self.alpha_high_bps) * (self.shape_alpha_high - mid_a)
 
     def noise_band_hz(self, bits_per_channel: float, hop_s: float, speech: bool = True) -> float:
