@@ -18,7 +18,8 @@ def ramp(x: float, lo: float, hi: float) -> float:
 @dataclass(frozen=True)
 class AdaptiveTuning:
     """The adaptive quantizer's tuning (configuration, not state): the defaults are the values
-    ViSQOL chose on the SQAM items (``docs/RESULTS.md``); experiments pass a variant to
+    chosen with ViSQOL per channel and Zimtohrli on the SQAM items and PESQ-WB on speech
+    (``docs/TUNING.md``); experiments pass a variant to
     :class:`AdaptiveQuantizer` (or ``Encoder(tuning=...)``).
 
     Attributes
