@@ -183,6 +183,17 @@ class MdctDecoder:
         out = self._overlap_add(coefs, info)
         return post.apply(out, *params) if post is not None else out
 
+    def decode_silent(self) -> NDArray[np.float64]:
+        """A frame that codes nothing (an empty multistream sub-packet): a long frame of zero
+        coefficients, which leaves the scale-factor reference as it was (as its encoder does)."""
+        self._coefs[:] = 0.0
+        self._last_coefs[:] = 0.0
+        self._last_info = 0
+        self._lost_run = 0
+        self._index += 1
+        out = self._overlap_add(self._coefs, 0)
+        return self._post.apply(out, self._post.last[0], 0.0) if self._post is not None else out
+
     def _overlap_add(self, coefs: NDArray[np.float64], info: int) -> NDArray[np.float64]:
         c = self.config
         n, ovl = c.frame_size, c.overlap

@@ -86,7 +86,7 @@ class MdctEncoder:
         dither: bool, tuning: AdaptiveTuning | None,
         observer: Callable[[FrameStats], None] | None, signal: str = "auto",
         postfilter: bool | None = None, fec: bool = False, sf_predict: bool | None = None,
-        **_unused: Any,
+        max_hz: float | None = None, empty_silent: bool = False, **_unused: Any,
     ) -> None:
         max_br = MAX_BITRATE_PER_CHANNEL * channels
         if quality is None and not MIN_BITRATE <= bitrate <= max_br:
@@ -108,6 +108,9 @@ class MdctEncoder:
         self.config = c = MdctConfig(sample_rate, channels, n, ovl, "kbd", block_switching and not low_delay)
         self.frame_size = n
         self.delay = c.delay
+        # a band-limited sub-stream (the LFE): long blocks only, and no bin above max_hz is
+        # coded (its low-pass leaves a -60 dB stopband that the model would otherwise code)
+        self._cut_bin = None if max_hz is None else int(np.ceil(max_hz / (sample_rate / 2.0) * n))
         self.latency = n + c.overlap + (n if c.block_switching else 0)
         equiv = bitrate if quality is None else 16000.0 * channels * (1 + quality / 2)
         self._q: Quantizer = make_quantizer(quantizer, c, equiv, tuning)
@@ -145,6 +148,9 @@ class MdctEncoder:
         self._pred = -1 if self.sf_interval is None else 0  # this frame's prediction mode
         # in-band FEC: each packet ends with the previous frame's coarse copy and its length
         self.fec = bool(fec)
+        # a multistream sub-stream: a frame that codes nothing goes out as its info byte alone,
+        # which the multistream packet sends as an empty sub-packet (multistream.layout)
+        self.empty_silent = bool(empty_silent) and not self.fec
         self._fec_rate = _RateState()
         self._fec_section = b""  # the copy the next packet carries
         if self.fec and quality is None and FEC_SHARE * self._frame_budget() - 8 < FEC_MIN_BITS:
@@ -232,7 +238,7 @@ class MdctEncoder:
 
     def _is_short(self, pending: Fifo, t: int) -> bool:
         """Transient decision for frame t (cached; frame t's data starts at pending offset)."""
-        if not self.config.block_switching:
+        if not self.config.block_switching or self._cut_bin is not None:
             return False
         if t not in self._short_flags:
             n = self.config.frame_size
@@ -271,6 +277,8 @@ class MdctEncoder:
             hop = seg[:, n // 2 : n // 2 + n] if pitch is None else pitch.raw(a, a + n)
             self._q.speech = self._classifier.update(hop)
         coefs = c.analyze(np.ascontiguousarray(seg), info)
+        if self._cut_bin is not None:
+            coefs[:, self._cut_bin :] = 0.0
         payload = self._code_frame(coefs, info, last, in_count)
         self._frame_index += 1
         return payload
@@ -318,9 +326,13 @@ class MdctEncoder:
             nbytes = self._payload(q, sf, edges, nb, plan)
         else:
             nbytes = self._rate_loop(coefs, dither, plan, edges, nb, law, len(head) + len(tail), fixed)
+        silent = (self.empty_silent and not self._nbc.any()
+                  and not info & (INFO_SHORT | INFO_LEFT_SHORT | INFO_RIGHT_SHORT | INFO_PITCH))
+        if silent:  # nothing coded: no payload, and the frame is no one's reference
+            nbytes = 0
         self._observe(info, short, edges, sf, 8 * (nbytes + len(head) + len(tail)))
         packet = head + self._buf[:nbytes].tobytes() + tail
-        if self.sf_interval is not None:  # what the decoder will predict the next frame from
+        if self.sf_interval is not None and not silent:  # what the decoder will predict from
             entropy.store_reference(self._sf, self._nbc, nb, self._ref)
             self._ref_prev_short, self._ref_short = self._ref_short, short
         if self.fec:

@@ -41,7 +41,7 @@ class MultistreamDecoder:
             raise FrameError(f"reserved multistream TOC bits set (0x{info:02x})")
         subs = unpack_packet(body, len(self._streams))
         for s, p in enumerate(subs):
-            if p[0] & aqc.INFO_LAST:
+            if p and p[0] & aqc.INFO_LAST:
                 raise FrameError(f"sub-stream {s}'s info byte has the last-packet bit")
         n = self.config.frame_size
         self._held = None
@@ -49,7 +49,7 @@ class MultistreamDecoder:
         waited = self._waited()
         for s, (dec, cols, p) in enumerate(zip(self._streams, self._columns, subs, strict=True)):
             try:
-                out[:, cols] = dec.decode(p[0], p[1:])
+                out[:, cols] = dec.decode(p[0], p[1:]) if p else dec.decode_silent()
             except FrameError:
                 if s > 0:  # streams before s took this frame: the others conceal it, to stay in step
                     for later, lcols in zip(self._streams[s:], self._columns[s:], strict=True):

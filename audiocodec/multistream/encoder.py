@@ -10,8 +10,8 @@ transparency) is measured; the frame's budget, less the LFE's fixed share,
 goes ``SHARE_FLOOR`` evenly per channel (side information) and the rest in
 proportion to the PEs. A silent surround pair then lends its bits to the
 front; each sub-stream's own bit reservoir still smooths its frames. The
-LFE is low-passed at :data:`audiocodec.multistream.layout.LFE_CUTOFF_HZ` and
-gets ``LFE_BITRATE``, which its coarse steps rarely reach.
+LFE is low-passed at :data:`audiocodec.multistream.layout.LFE_CUTOFF_HZ`, coded in long
+blocks with no bin above ``LFE_CODED_HZ``, and gets ``LFE_BITRATE``.
 """
 
 from __future__ import annotations
@@ -30,12 +30,15 @@ from ..errors import InputError
 from ..stream import Fifo
 from .layout import LFE_CUTOFF_HZ, channel_map_record, layout_of, pack_packet
 
-# bit/s budgeted to the LFE as MdctEncoder counts it (it reserves 64 bits a frame for the
-# version-1 framing a sub-packet does not spend): about 3 kbit/s spent at 48 kHz
-LFE_BITRATE = 6_000
+# bit/s budgeted to the LFE as MdctEncoder counts it (it deducts about 1.4 kbit/s of .aqc page
+# framing that a sub-packet does not spend). Measured in docs/TUNING.md ("The LFE's budget"):
+# with the LFE_CODED_HZ cut, 5500 spends 4.1 kbit/s while the LFE sounds, for more SNR below
+# 110 Hz than 6000 gave without the cut at 4.6 kbit/s; a silent LFE sends empty sub-packets.
+LFE_BITRATE = 5_500
 SHARE_FLOOR = 0.15  # part of the frame's budget split evenly per channel, the rest by PE
 LFE_STOP_HZ = 220.0  # the LFE's low-pass: flat to LFE_CUTOFF_HZ, -60 dB from here
 LFE_STOP_DB = 60.0
+LFE_CODED_HZ = 150.0  # no bin above this is coded in the LFE (the low-pass's stopband leaks)
 
 
 class MultistreamEncoder:
@@ -63,7 +66,9 @@ class MultistreamEncoder:
         for s, k in enumerate(self._widths):
             rate = MIN_BITRATE if self._is_lfe[s] else max(MIN_BITRATE, round((bitrate - lfe) * k / full))
             self._coders.append(MdctEncoder(sample_rate, k, bitrate=rate, quality=quality,
-                                            serial=(serial + s) & 0xFFFFFFFF, observer=observer, **options))
+                                            serial=(serial + s) & 0xFFFFFFFF, observer=observer,
+                                            max_hz=LFE_CODED_HZ if self._is_lfe[s] else None,
+                                            empty_silent=True, **options))
         self._columns = [np.asarray(lay.wav_columns(s), np.intp) for s in range(lay.streams)]
         first = self._coders[0]
         self.config = first.config
@@ -133,6 +138,8 @@ class MultistreamEncoder:
         for s, packets in enumerate(per_stream):
             (p,) = packets
             sub = bytes([p[0] & ~aqc.INFO_LAST & 0xFF]) + p[9:] if p[0] & aqc.INFO_LAST else p
+            if len(sub) == 1:  # a frame that codes nothing (MdctEncoder.empty_silent)
+                sub = b""
             self.stream_bits[s] += 8 * len(sub)
             subs.append(sub)
         return aqc.pack_info(0, last, in_count) + pack_packet(subs)

@@ -53,9 +53,16 @@ and the sample count of the last packet are the container's)::
 
 Each sub-packet is one MDCT payload of :mod:`audiocodec.core.layout`: its
 info byte (bit 7 = 0: the end of the stream is the outer TOC's), then the
-range-coded data; ``L_s >= 1``. A decoder checks each length against the
-bytes that remain before it reads; a packet that fails any check is rejected
-whole (every sub-stream conceals it), so the channels stay in step.
+range-coded data; or it is empty (``L_s = 0``, or nothing left for the last
+stream): a frame that codes nothing. A decoder decodes an empty sub-packet as
+a long frame whose coefficients are all zero (its overlap-add goes on, the
+packet index advances) and which is not a scale-factor reference: the next
+frame predicts from the one before it. An encoder sends one for a frame with
+info bits 0-2 and 6 clear (long, no post-filter) that codes no band of any
+channel: a silent channel (a surround pair, the LFE between effects) costs one
+length byte or nothing. A decoder checks each length against the bytes that remain before it
+reads; a packet that fails any check is rejected whole (every sub-stream
+conceals it), so the channels stay in step.
 """
 
 from __future__ import annotations
@@ -158,8 +165,8 @@ def pack_packet(subs: list[bytes]) -> bytes:
     out = bytearray()
     for p in subs[:-1]:
         n = len(p)
-        if not 1 <= n <= MAX_SUB_PACKET:
-            raise FrameError(f"sub-packet of {n} bytes outside 1..{MAX_SUB_PACKET}")
+        if n > MAX_SUB_PACKET:
+            raise FrameError(f"sub-packet of {n} bytes outside 0..{MAX_SUB_PACKET}")
         out += (bytes([n]) if n < LONG_LENGTH else bytes([LONG_LENGTH | (n & 0x7F), n >> 7])) + p
     return bytes(out + subs[-1])
 
@@ -178,11 +185,9 @@ def unpack_packet(body: bytes, streams: int) -> list[bytes]:
                 raise FrameError(f"multistream packet ends inside sub-stream {s}'s length")
             n = (n & 0x7F) | (body[pos] << 7)
             pos += 1
-        if n == 0 or n > len(body) - pos:
+        if n > len(body) - pos:
             raise FrameError(f"sub-stream {s} claims {n} bytes, {len(body) - pos} remain")
         subs.append(body[pos : pos + n])
         pos += n
-    if pos >= len(body):
-        raise FrameError(f"multistream packet has no bytes for its last sub-stream ({streams - 1})")
-    subs.append(body[pos:])
+    subs.append(body[pos:])  # may be empty: a frame that codes nothing
     return subs
