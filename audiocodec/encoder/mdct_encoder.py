@@ -121,6 +121,8 @@ class MdctEncoder:
         self._short_flags: dict[int, bool] = {}
         self._prev_right_short = False
         self._rate = _RateState()
+        self._g_hi = quant.SF_MAX  # the coarsest global index worth coding (_search_g)
+        self._at_top = False  # the payload being coded is at _g_hi
         self._buf = np.zeros(aqc.MAX_PAYLOAD, dtype=np.uint8)
         self._qbuf = np.zeros((channels, n), dtype=np.int32)
         self._sf = np.zeros((channels, c.max_bands), dtype=np.int32)
@@ -351,9 +353,8 @@ class MdctEncoder:
         fr = self._fec_rate
         if self._pred == 1:
             self._pred = 0  # a copy stands in for a lost packet: it predicts from nothing
-        g = rate.search_g(coefs, self._mag, dither, plan.offsets, fixed, edges, nb, law,
-                          cap / max(0.5, fr.ratio), fr.last_g, self._sf[:, :nb], self._qbuf,
-                          self.coarse_sf, self._ref, self._pred)
+        g = self._search_g(coefs, dither, plan.offsets, fixed, edges, nb, law, cap / max(0.5, fr.ratio),
+                           fr.last_g)
         g, est, nbytes = self._fit_payload(coefs, dither, plan, edges, nb, law, fixed, g, cap)
         fr.coded(g, est, nbytes)
         if nbytes > 254:
@@ -375,12 +376,10 @@ class MdctEncoder:
         budget = max(8.0, budget - 8 * head_bytes)  # payload bits
         # galloping search on g with the estimator, corrected by the tracked ratio
         target = budget / max(0.5, rs.ratio)
-        g = rate.search_g(coefs, mag, dither, offsets, fixed, edges, nb, law, target, rs.last_g, sf, q,
-                          self.coarse_sf, self._ref, self._pred)
+        g = self._search_g(coefs, dither, offsets, fixed, edges, nb, law, target, rs.last_g)
         if self._q.refine(plan, sf, edges):
             offsets = plan.offsets
-            g = rate.search_g(coefs, mag, dither, offsets, fixed, edges, nb, law, target, g, sf, q,
-                              self.coarse_sf, self._ref, self._pred)
+            g = self._search_g(coefs, dither, offsets, fixed, edges, nb, law, target, g)
         exact = self._q.exact_fill(plan, q, edges, nb, fixed)
         if exact is not fixed:
             fixed = exact
@@ -394,6 +393,21 @@ class MdctEncoder:
         rs.coded(g, est, nbytes)
         return nbytes
 
+    def _search_g(self, coefs: NDArray[np.float64], dither: NDArray[np.float64],
+                  offsets: NDArray[np.int32], fixed: NDArray[np.int32], edges: NDArray[np.int32],
+                  nb: int, law: int, target: float, guess: int) -> int:
+        """``rate.search_g``, never past ``rate.zero_g`` (kept in ``_g_hi`` for the fit):
+        ``sf`` and ``q`` are left for the returned index."""
+        sf, q = self._sf[:, :nb], self._qbuf
+        self._g_hi = g_hi = rate.zero_g(self._mag, offsets, fixed, edges, nb, law)
+        g = rate.search_g(coefs, self._mag, dither, offsets, fixed, edges, nb, law, target,
+                          min(guess, g_hi), sf, q, self.coarse_sf, self._ref, self._pred)
+        if g > g_hi:  # nothing fits below it: code the frame there, over its budget
+            g = g_hi
+            rate.make_sf(offsets, g, nb, fixed, sf, self.coarse_sf)
+            rate.quantize_mag(coefs, self._mag, dither, sf, edges, nb, law, q)
+        return g
+
     def _fit_payload(self, coefs: NDArray[np.float64], dither: NDArray[np.float64], plan: Plan,
                      edges: NDArray[np.int32], nb: int, law: int, fixed: NDArray[np.int32], g: int,
                      cap: float) -> tuple[int, float, int]:
@@ -403,6 +417,7 @@ class MdctEncoder:
         Returns ``(g, estimated bits, payload bytes)``; the buffers hold that coding."""
         sf = self._sf[:, :nb]
         q, mag = self._qbuf, self._mag
+        g_hi = max(g, self._g_hi)  # the coarsest index worth coding (see _search_g)
 
         def attempt(t: int, requantize: bool) -> tuple[bool, float, int]:
             if requantize:
@@ -412,15 +427,17 @@ class MdctEncoder:
                     zero_bands(q, edges, plan.fill_sel)
             self._match_energy(coefs, q, sf, edges, nb, law)
             est = rate.estimate_bits(q, sf, edges, nb, self.coarse_sf, self._ref, self._pred)
+            self._at_top = t >= g_hi
             nbytes = self._payload(q, sf, edges, nb, plan)
-            return (8 * nbytes <= cap and est < 1e29) or t >= quant.SF_MAX, est, nbytes
+            self._at_top = False
+            return (8 * nbytes <= cap and est < 1e29) or t >= g_hi, est, nbytes
 
         ok, est, nbytes = attempt(g, False)
         if ok:
             return g, est, nbytes
         lo, span = g, 1  # lo: known not to fit
         while True:
-            hi = min(quant.SF_MAX, lo + span)
+            hi = min(g_hi, lo + span)
             ok, est, nbytes = attempt(hi, True)
             if ok:
                 break
@@ -460,6 +477,8 @@ class MdctEncoder:
         sf = self._sf  # all bands: the kernels read bands below nb only (a view would copy)
         rate.noise_fields(plan.coefs, q, sf, edges, self._nbc, self.config.nf_start, plan.noise_fill,
                           nf)
+        if self._at_top:  # coded at zero_g: no band's fill may swamp it (rate.cap_fill)
+            rate.cap_fill(plan.coefs, q, sf, edges, self._nbc, self.config.nf_start, nf, self.coarse_sf)
         g[:] = sf[:, 0]
         pred = self._pred
         if pred == 1:  # predict when the estimate says it is cheaper (and the residuals fit)

@@ -224,6 +224,37 @@ def _fits(
 
 
 @njit(cache=True)
+def zero_g(mag: NDArray[np.float64], offsets: NDArray[np.int32], fixed: NDArray[np.int32],
+           edges: NDArray[np.int32], nb: int, law: int) -> int:
+    """The smallest global index at which every band not given a fixed step quantizes to
+    zero (steps ``g + offsets``, before the band-to-band limit; clipped to ``0..SF_MAX``).
+    A coarser ``g`` buys nothing: the values are all zero already, and it only raises the
+    steps that the noise fill scales (a frame whose estimate never fit used to be coded at
+    ``SF_MAX``, its fill some 2**20 times the signal)."""
+    expo = 0.75 if law == LAW_POWER else 1.0
+    rnd = POWER_ROUND if law == LAW_POWER else 0.5
+    g_hi = 0
+    for c in range(mag.shape[0]):
+        for b in range(nb):
+            if fixed[c, b] >= 0:
+                continue
+            top = 0.0
+            for k in range(edges[b], edges[b + 1]):
+                top = max(top, mag[c, k])
+            if top <= 0.0:
+                continue
+            # zero iff top * 2**(-(sf - SF_BIAS) / 4 * expo) + rnd < 1
+            s = SF_BIAS + 4.0 / expo * np.log2(top / (1.0 - rnd))
+            g = int(np.floor(s)) + 1 - offsets[c, b]
+            while g > 0 and top * 2.0 ** (-(g - 1 + offsets[c, b] - SF_BIAS) * 0.25 * expo) + rnd < 1.0:
+                g -= 1  # the float edge, exactly as _quantize_mag rounds
+            while top * 2.0 ** (-(g + offsets[c, b] - SF_BIAS) * 0.25 * expo) + rnd >= 1.0:
+                g += 1
+            g_hi = max(g_hi, g)
+    return min(SF_MAX, max(0, g_hi))
+
+
+@njit(cache=True)
 def search_g(
     coefs: NDArray[np.float64], mag: NDArray[np.float64], dither: NDArray[np.float64],
     offsets: NDArray[np.int32], fixed: NDArray[np.int32], edges: NDArray[np.int32], nb: int,
@@ -316,6 +347,72 @@ def noise_fields(
     for c in range(nf.shape[0]):
         if plan_nf[c] >= 8:
             nf[c] = plan_nf[c] - 8
+
+
+FILL_CAP = 2.0  # a noise-filled band's fill RMS may exceed the band's own RMS by this factor
+
+
+@njit(cache=True)
+def cap_fill(coefs: NDArray[np.float64], q: NDArray[np.int32], sf: NDArray[np.int32],
+             edges: NDArray[np.int32], nbc: NDArray[np.int32], nf_start: int,
+             nf: NDArray[np.int32], coarse: bool) -> None:
+    """Lower the step of every noise-filled band whose fill (RMS ``nf/16`` of its step) would
+    be more than ``FILL_CAP`` times the band's own RMS, toward the step at which the two are
+    equal, as far as the band-to-band limit allows (``SF_DELTA_MAX`` from the band before,
+    already final, and the band after; in a coarse frame on g's parity). Its values stay zero,
+    so nothing else changes: the fill can no longer add to a band far more than it had, as a
+    fixed fill level (noise substitution, the exact fill) did to the quiet bands of a frame
+    whose global step the rate loop had driven to the top of the range."""
+    for c in range(q.shape[0]):
+        if nf[c] <= 0:
+            continue
+        for b in range(1, nbc[c]):
+            lo = edges[b]
+            hi = edges[b + 1]
+            if not noise_filled(q, c, lo, hi, nf_start):
+                continue
+            e = 0.0
+            for k in range(lo, hi):
+                e += coefs[c, k] * coefs[c, k]
+            rms = np.sqrt(e / (hi - lo))
+            fill = nf[c] / NF_STEP_16THS * 2.0 ** ((sf[c, b] - SF_BIAS) * 0.25)
+            if fill <= FILL_CAP * rms:
+                continue
+            want = -(1 << 20)
+            if rms > 0.0:
+                want = int(np.floor(SF_BIAS + 4.0 * np.log2(NF_STEP_16THS * rms / nf[c])))
+            floor_ = max(0, sf[c, b - 1] - SF_DELTA_MAX)
+            if b + 1 < nbc[c]:
+                floor_ = max(floor_, sf[c, b + 1] - SF_DELTA_MAX)
+            v = max(want, floor_)
+            if coarse and (v - sf[c, 0]) % 2 != 0:
+                v += 1  # g's parity, toward the old (coarser) step
+            if v < sf[c, b]:
+                sf[c, b] = v
+
+
+def cap_fill_reference(coefs: NDArray[np.float64], q: NDArray[np.int32], sf: NDArray[np.int32],
+                       edges: NDArray[np.int32], nbc: NDArray[np.int32], nf_start: int,
+                       nf: NDArray[np.int32], coarse: bool) -> NDArray[np.int32]:
+    """Plain statement of :func:`cap_fill` (the test oracle); returns the new steps."""
+    out = sf.copy()
+    for c in range(q.shape[0]):
+        for b in range(1, int(nbc[c])):
+            lo, hi = int(edges[b]), int(edges[b + 1])
+            if nf[c] <= 0 or lo < nf_start or np.any(q[c, lo:hi]):
+                continue
+            rms = float(np.sqrt(np.mean(coefs[c, lo:hi] ** 2)))
+            if nf[c] / 16.0 * 2.0 ** ((out[c, b] - SF_BIAS) / 4.0) <= FILL_CAP * rms:
+                continue
+            want = int(np.floor(SF_BIAS + 4 * np.log2(16.0 * rms / nf[c]))) if rms > 0 else -(1 << 20)
+            limits = [0, int(out[c, b - 1]) - SF_DELTA_MAX]
+            if b + 1 < nbc[c]:
+                limits.append(int(out[c, b + 1]) - SF_DELTA_MAX)
+            v = max(want, *limits)
+            if coarse and (v - int(out[c, 0])) % 2:
+                v += 1
+            out[c, b] = min(int(out[c, b]), v)
+    return out
 
 
 @njit(cache=True)
