@@ -92,9 +92,10 @@ def test_cap_fill_is_its_reference(seed: int) -> None:
         sf[:, b] = np.clip(sf[:, b - 1] + step, 0, SF_MAX - 1)
     nbc = np.array([nb, rng.integers(2, nb + 1)], np.int32)
     nf = rng.integers(0, 8, 2).astype(np.int32)
-    want = rate.cap_fill_reference(coefs, q, sf, edges, nbc, 8, nf, coarse)
+    cap = rate.FILL_CAP_SPEECH if seed % 3 == 0 else rate.FILL_CAP
+    want = rate.cap_fill_reference(coefs, q, sf, edges, nbc, 8, nf, coarse, cap)
     got = sf.copy()
-    rate.cap_fill(coefs, q, got, edges, nbc, 8, nf, coarse)
+    rate.cap_fill(coefs, q, got, edges, nbc, 8, nf, coarse, cap)
     np.testing.assert_array_equal(got, want)
     assert (got <= sf).all()
     d = np.diff(got[:, : int(nbc.min())], axis=1)

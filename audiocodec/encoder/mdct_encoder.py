@@ -479,6 +479,9 @@ class MdctEncoder:
                           nf)
         if self._at_top:  # coded at zero_g: no band's fill may swamp it (rate.cap_fill)
             rate.cap_fill(plan.coefs, q, sf, edges, self._nbc, self.config.nf_start, nf, self.coarse_sf)
+        elif self._q.noise_speech:  # a voice's exact fill: at most 4x (+12 dB) its band's RMS
+            rate.cap_fill(plan.coefs, q, sf, edges, self._nbc, self.config.nf_start, nf, self.coarse_sf,
+                          rate.FILL_CAP_SPEECH)
         g[:] = sf[:, 0]
         pred = self._pred
         if pred == 1:  # predict when the estimate says it is cheaper (and the residuals fit)

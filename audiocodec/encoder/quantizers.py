@@ -66,6 +66,11 @@ class Quantizer:
     speech = 0.0  # speech weight 0..1 of the current frame, set by the encoder (state)
     energy_match: tuple[float, int] = (0.0, 0)  # (share, most steps): rate.match_energy, off
 
+    @property
+    def noise_speech(self) -> bool:
+        """This frame has a voice's exact noise fill (the speech noise band)."""
+        return False
+
     def __init__(self, config: MdctConfig, bitrate: float = 96000.0):
         self.config = config
         self.bitrate = bitrate
@@ -268,6 +273,10 @@ class AdaptiveQuantizer(Quantizer):
         if short:
             demand = 1.0
         return offsets, nf, demand
+
+    @property
+    def noise_speech(self) -> bool:
+        return self._noise_speech
 
     def exact_fill(self, plan: Plan, q: NDArray[np.int32], edges: NDArray[np.int32], nb: int,
                    fixed: NDArray[np.int32]) -> NDArray[np.int32]:

@@ -350,14 +350,18 @@ def noise_fields(
 
 
 FILL_CAP = 2.0  # a noise-filled band's fill RMS may exceed the band's own RMS by this factor
+# the same in a speech frame's exact fill, every frame (speech_alsa48 in low delay at 24k:
+# Zimtohrli +0.040, PESQ-WB +0.038; 3: +0.066 / +0.035 but ARCTIC at 16k -0.017 PESQ-WB; 2:
+# +0.102 / +0.041 at 24k, -0.071 Zimtohrli at 16k; docs/TUNING.md)
+FILL_CAP_SPEECH = 4.0
 
 
 @njit(cache=True)
 def cap_fill(coefs: NDArray[np.float64], q: NDArray[np.int32], sf: NDArray[np.int32],
              edges: NDArray[np.int32], nbc: NDArray[np.int32], nf_start: int,
-             nf: NDArray[np.int32], coarse: bool) -> None:
+             nf: NDArray[np.int32], coarse: bool, cap: float = FILL_CAP) -> None:
     """Lower the step of every noise-filled band whose fill (RMS ``nf/16`` of its step) would
-    be more than ``FILL_CAP`` times the band's own RMS, toward the step at which the two are
+    be more than ``cap`` times the band's own RMS, toward the step at which the two are
     equal, as far as the band-to-band limit allows (``SF_DELTA_MAX`` from the band before,
     already final, and the band after; in a coarse frame on g's parity). Its values stay zero,
     so nothing else changes: the fill can no longer add to a band far more than it had, as a
@@ -376,7 +380,7 @@ def cap_fill(coefs: NDArray[np.float64], q: NDArray[np.int32], sf: NDArray[np.in
                 e += coefs[c, k] * coefs[c, k]
             rms = np.sqrt(e / (hi - lo))
             fill = nf[c] / NF_STEP_16THS * 2.0 ** ((sf[c, b] - SF_BIAS) * 0.25)
-            if fill <= FILL_CAP * rms:
+            if fill <= cap * rms:
                 continue
             want = -(1 << 20)
             if rms > 0.0:
@@ -393,7 +397,7 @@ def cap_fill(coefs: NDArray[np.float64], q: NDArray[np.int32], sf: NDArray[np.in
 
 def cap_fill_reference(coefs: NDArray[np.float64], q: NDArray[np.int32], sf: NDArray[np.int32],
                        edges: NDArray[np.int32], nbc: NDArray[np.int32], nf_start: int,
-                       nf: NDArray[np.int32], coarse: bool) -> NDArray[np.int32]:
+                       nf: NDArray[np.int32], coarse: bool, cap: float = FILL_CAP) -> NDArray[np.int32]:
     """Plain statement of :func:`cap_fill` (the test oracle); returns the new steps."""
     out = sf.copy()
     for c in range(q.shape[0]):
@@ -402,7 +406,7 @@ def cap_fill_reference(coefs: NDArray[np.float64], q: NDArray[np.int32], sf: NDA
             if nf[c] <= 0 or lo < nf_start or np.any(q[c, lo:hi]):
                 continue
             rms = float(np.sqrt(np.mean(coefs[c, lo:hi] ** 2)))
-            if nf[c] / 16.0 * 2.0 ** ((out[c, b] - SF_BIAS) / 4.0) <= FILL_CAP * rms:
+            if nf[c] / 16.0 * 2.0 ** ((out[c, b] - SF_BIAS) / 4.0) <= cap * rms:
                 continue
             want = int(np.floor(SF_BIAS + 4 * np.log2(16.0 * rms / nf[c]))) if rms > 0 else -(1 << 20)
             limits = [0, int(out[c, b - 1]) - SF_DELTA_MAX]
