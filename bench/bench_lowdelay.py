@@ -46,8 +46,10 @@ CODECS: dict[str, dict[str, Any]] = {"ours": {"low_delay": True},
 RATE_TOLERANCE = 0.03
 
 
-def _score(ref: np.ndarray, deg: np.ndarray, rate: int, speech: bool) -> dict[str, float | None]:
-    deg_a, _ = align(ref, deg, rate)
+def _score(ref: np.ndarray, deg: np.ndarray, rate: int, speech: bool,
+           known_delay: bool) -> dict[str, float | None]:
+    # ours decodes sample-aligned (scored as it comes out); libopus is searched for its delay
+    deg_a = deg if known_delay else align(ref, deg, rate)[0]
     s = perceptual.scores(ref, deg_a, rate, use_visqol=not speech, speech=speech)
     return {k: s.get(k) for k in ("visqol", "zimtohrli", "pesq")}
 
@@ -90,7 +92,8 @@ def _job(task: tuple[str, str, int, str]) -> dict[str, Any]:
         y, _ = audiocodec.decode(data)
         row["actual"] = len(data) * 8 / (len(x) / rate)
     n = min(len(x), len(y))
-    row.update(_score(x[:n].astype(np.float64), y[:n].astype(np.float64), rate, speech))
+    row.update(_score(x[:n].astype(np.float64), y[:n].astype(np.float64), rate, speech,
+                      known_delay=codec != "libopus"))
     return row
 
 

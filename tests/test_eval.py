@@ -70,6 +70,17 @@ def test_alignment_recovers_a_known_delay() -> None:
     assert delay == -200
 
 
+def test_a_known_delay_is_not_searched() -> None:
+    """Ours is scored at its promised delay 0: a decode that came out late is measured as
+    the damage it is, where the search would have aligned it away."""
+    x = clip()
+    late = np.concatenate([np.zeros((40, 2), np.float32), x])
+    searched = metrics.measure(x, late, RATE, use_visqol=False)
+    known = metrics.measure(x, late, RATE, use_visqol=False, delay=0)
+    assert searched["delay"] == 40 and searched["identical"] == 1
+    assert known["delay"] == 0 and known["snr"] < 10.0
+
+
 def test_segmental_snr_and_nmr_follow_the_noise_level() -> None:
     x = clip()
     rng = np.random.default_rng(0)

@@ -298,13 +298,21 @@ def error_correlation(ref: Any, deg: Any) -> float:
 
 
 def measure(ref: Any, deg: Any, rate: int, *, use_visqol: bool = True, speech: bool = False,
-            attacks: NDArray[np.intp] | None = None) -> dict[str, Any]:
+            attacks: NDArray[np.intp] | None = None, delay: int | None = None) -> dict[str, Any]:
     """All measures of one decoded signal as a flat dict (``deg`` aligned first); the
-    perceptual ones as ``metric`` (mean over channels) and ``metric_ch`` (per channel)."""
+    perceptual ones as ``metric`` (mean over channels) and ``metric_ch`` (per channel).
+
+    ``delay``: the decoder's known delay (samples), used as given; None searches for it
+    (:func:`align`), for peers whose decoders keep an encoder delay. A codec that promises
+    sample-aligned output is scored at 0, so a delay bug shows as the damage it is instead
+    of being aligned away (and a periodic signal cannot lock the search onto a wrong lag)."""
     from . import perceptual
 
     r = _2d(ref)
-    deg_a, delay = align(r, deg, rate)
+    if delay is None:
+        deg_a, delay = align(r, deg, rate)
+    else:
+        deg_a = shift(deg, delay, r.shape[0])
     out: dict[str, Any] = {"delay": delay}
     s = snr_db(r, deg_a)
     out["snr"] = s if math.isfinite(s) else None  # JSON has no inf; None+identity = top
