@@ -479,9 +479,9 @@ class MdctEncoder:
                           nf)
         if self._at_top:  # coded at zero_g: no band's fill may swamp it (rate.cap_fill)
             rate.cap_fill(plan.coefs, q, sf, edges, self._nbc, self.config.nf_start, nf, self.coarse_sf)
-        elif self._q.noise_speech:  # a voice's exact fill: at most 4x (+12 dB) its band's RMS
+        elif self._q.fill_cap > 0:  # a voice's exact fill (AdaptiveTuning.speech_fill_cap)
             rate.cap_fill(plan.coefs, q, sf, edges, self._nbc, self.config.nf_start, nf, self.coarse_sf,
-                          rate.FILL_CAP_SPEECH)
+                          self._q.fill_cap)
         g[:] = sf[:, 0]
         pred = self._pred
         if pred == 1:  # predict when the estimate says it is cheaper (and the residuals fit)

@@ -67,9 +67,10 @@ class Quantizer:
     energy_match: tuple[float, int] = (0.0, 0)  # (share, most steps): rate.match_energy, off
 
     @property
-    def noise_speech(self) -> bool:
-        """This frame has a voice's exact noise fill (the speech noise band)."""
-        return False
+    def fill_cap(self) -> float:
+        """This frame's cap on a noise-filled band's fill, in multiples of the band's own RMS
+        (:func:`audiocodec.encoder.rate.cap_fill`); 0 = none."""
+        return 0.0
 
     def __init__(self, config: MdctConfig, bitrate: float = 96000.0):
         self.config = config
@@ -188,6 +189,8 @@ class AdaptiveQuantizer(Quantizer):
                 config.edges(s) * hz, t.noise_band_hz(per_ch, n / config.sample_rate, sp)))
             for s in (False, True) for sp in (False, True)}
         self._noise_speech = False  # this frame's choice of noise band (state)
+        below, above, from_bps = t.speech_fill_cap
+        self._speech_fill_cap = above if per_ch >= from_bps else below
         self._music_band = False  # a music frame with the noise band on
         self._hop_s = n / config.sample_rate
         self._elapsed_s = 0.0  # stream time shaped so far
@@ -275,8 +278,8 @@ class AdaptiveQuantizer(Quantizer):
         return offsets, nf, demand
 
     @property
-    def noise_speech(self) -> bool:
-        return self._noise_speech
+    def fill_cap(self) -> float:
+        return self._speech_fill_cap if self._noise_speech else 0.0
 
     def exact_fill(self, plan: Plan, q: NDArray[np.int32], edges: NDArray[np.int32], nb: int,
                    fixed: NDArray[np.int32]) -> NDArray[np.int32]:

@@ -350,10 +350,6 @@ def noise_fields(
 
 
 FILL_CAP = 2.0  # a noise-filled band's fill RMS may exceed the band's own RMS by this factor
-# the same in a speech frame's exact fill, every frame (speech_alsa48 in low delay at 24k:
-# Zimtohrli +0.040, PESQ-WB +0.038; 3: +0.066 / +0.035 but ARCTIC at 16k -0.017 PESQ-WB; 2:
-# +0.102 / +0.041 at 24k, -0.071 Zimtohrli at 16k; docs/TUNING.md)
-FILL_CAP_SPEECH = 4.0
 
 
 @njit(cache=True)
