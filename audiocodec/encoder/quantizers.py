@@ -189,8 +189,8 @@ class AdaptiveQuantizer(Quantizer):
                 config.edges(s) * hz, t.noise_band_hz(per_ch, n / config.sample_rate, sp)))
             for s in (False, True) for sp in (False, True)}
         self._noise_speech = False  # this frame's choice of noise band (state)
-        below, above, from_bps = t.speech_fill_cap
-        self._speech_fill_cap = above if per_ch >= from_bps else below
+        below, above, from_bps, to_bps = t.speech_fill_cap
+        self._speech_fill_cap = below if per_ch < from_bps else above if per_ch < to_bps else 0.0
         self._music_band = False  # a music frame with the noise band on
         self._hop_s = n / config.sample_rate
         self._elapsed_s = 0.0  # stream time shaped so far

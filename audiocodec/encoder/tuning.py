@@ -123,13 +123,14 @@ class AdaptiveTuning:
         but in music frames only where the music noise band is on (alone, without the band,
         level 2 cost the SQAM items Zimtohrli 0.14 and ViSQOL 0.04 at 32k: a zeroed band of
         music is often a quiet partial, not noise).
-    speech_fill_cap : (float, float, float)
-        ``(below, above, rate)``: in a frame with a voice's exact fill, no noise-filled band's
-        fill may exceed ``below`` times its own RMS (``above`` from ``rate`` bits per channel);
-        ``rate.cap_fill`` lowers its step to fit. speech_alsa48 in low delay at 24k, Zimtohrli /
-        PESQ-WB: 4x +0.040 / +0.038; 1x (the fill at most the band's own level) from 20k
-        +0.124 / +0.057 (2x at 16k cost 0.071 Zimtohrli, so 4x there); the default mode at 24 /
-        32 / 48k +0.024 / +0.008, +0.010 / +0.020, -0.007 / +0.000 (docs/TUNING.md).
+    speech_fill_cap : (float, float, float, float)
+        ``(below, above, from, to)``: in a frame with a voice's exact fill, no noise-filled
+        band's fill may exceed ``below`` times its own RMS, ``above`` times from ``from`` bits
+        per channel, and no cap from ``to``; ``rate.cap_fill`` lowers its step to fit.
+        speech_alsa48 in low delay at 24k, Zimtohrli / PESQ-WB: 4x +0.040 / +0.038; 1x (the
+        fill at most the band's own level) +0.124 / +0.057 (2x at 16k cost 0.071 Zimtohrli, so
+        4x there); from 32k the cap lowered one metric (ARCTIC in low delay at 32k PESQ-WB
+        -0.002, speech at 48k Zimtohrli -0.007), so it stops there (docs/TUNING.md).
     speech_noise_band, speech_noise_band_short_hop, short_hop_s : tuple of (float, float), same, float
         The speech noise band: in frames with the exact noise fill, every band from
         ``noise_band_hz(rate per channel, hop)`` (linear in the ``(bits per channel, Hz)``
@@ -207,7 +208,7 @@ class AdaptiveTuning:
     speech_alpha_short_hop: tuple[float, float] = (0.5, 8000.0)
     speech_bps: tuple[float, float] = (16000.0, 24000.0)
     speech_nf_exact: int = 2
-    speech_fill_cap: tuple[float, float, float] = (4.0, 1.0, 20000.0)
+    speech_fill_cap: tuple[float, float, float, float] = (4.0, 1.0, 20000.0, 32000.0)
     speech_noise_band: tuple[tuple[float, float], ...] = (
         (24000.0, 7000.0), (32000.0, 7000.0), (48000.0, 12000.0), (64000.0, 16000.0),
         (96000.0, 20000.0), (128000.0, 24000.0))
