@@ -464,9 +464,9 @@ def test_payload_fit_is_bounded_and_finds_the_smallest_fitting_step() -> None:
     calls = {"n": 0}
     real = me._payload
 
-    def counting(*a):  # type: ignore[no-untyped-def]
+    def counting(*a, **k):  # type: ignore[no-untyped-def]
         calls["n"] += 1
-        return real(*a)
+        return real(*a, **k)
 
     me._payload = counting
     for cap in (64.0, 400.0, 2000.0):

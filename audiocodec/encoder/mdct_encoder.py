@@ -122,7 +122,6 @@ class MdctEncoder:
         self._prev_right_short = False
         self._rate = _RateState()
         self._g_hi = quant.SF_MAX  # the coarsest global index worth coding (_search_g)
-        self._at_top = False  # the payload being coded is at _g_hi
         self._buf = np.zeros(aqc.MAX_PAYLOAD, dtype=np.uint8)
         self._qbuf = np.zeros((channels, n), dtype=np.int32)
         self._sf = np.zeros((channels, c.max_bands), dtype=np.int32)
@@ -427,9 +426,7 @@ class MdctEncoder:
                     zero_bands(q, edges, plan.fill_sel)
             self._match_energy(coefs, q, sf, edges, nb, law)
             est = rate.estimate_bits(q, sf, edges, nb, self.coarse_sf, self._ref, self._pred)
-            self._at_top = t >= g_hi
-            nbytes = self._payload(q, sf, edges, nb, plan)
-            self._at_top = False
+            nbytes = self._payload(q, sf, edges, nb, plan, at_top=t >= g_hi)
             return (8 * nbytes <= cap and est < 1e29) or t >= g_hi, est, nbytes
 
         ok, est, nbytes = attempt(g, False)
@@ -469,7 +466,7 @@ class MdctEncoder:
         return self._dither_rng.random(shape) - self._dither_rng.random(shape)
 
     def _payload(self, q: NDArray[np.int32], sf: NDArray[np.int32], edges: NDArray[np.int32], nb: int,
-                 plan: Plan) -> int:
+                 plan: Plan, at_top: bool = False) -> int:
         rate.coded_bands(q, edges, nb, self._nbc)
         if plan.fill_top is not None:  # the speech noise band: coded bands that are all noise
             np.maximum(self._nbc, plan.fill_top, out=self._nbc)
@@ -477,7 +474,7 @@ class MdctEncoder:
         sf = self._sf  # all bands: the kernels read bands below nb only (a view would copy)
         rate.noise_fields(plan.coefs, q, sf, edges, self._nbc, self.config.nf_start, plan.noise_fill,
                           nf)
-        if self._at_top:  # coded at zero_g: no band's fill may swamp it (rate.cap_fill)
+        if at_top:  # coded at zero_g: no band's fill may swamp it (rate.cap_fill)
             rate.cap_fill(plan.coefs, q, sf, edges, self._nbc, self.config.nf_start, nf, self.coarse_sf)
         elif self._q.fill_cap > 0:  # a voice's exact fill (AdaptiveTuning.speech_fill_cap)
             rate.cap_fill(plan.coefs, q, sf, edges, self._nbc, self.config.nf_start, nf, self.coarse_sf,
