@@ -9,6 +9,7 @@ from support import music_like, snr_db
 
 import audiocodec
 from audiocodec.core import entropy
+from audiocodec.core.layout import INFO_LEFT_SHORT, INFO_RIGHT_SHORT, INFO_SHORT
 from audiocodec.errors import CodecError, InputError
 from audiocodec.oneshot import pack_stream
 from audiocodec.stream import Decoder, Encoder
@@ -618,3 +619,54 @@ def test_energy_match_keeps_band_levels() -> None:
     assert DEFAULT_TUNING.energy_match > 0
     assert on < off, (on, off)
     assert snr_on > snr_off - 1.0
+
+
+def _clicks(seed: int = 11, sr: int = 48000) -> tuple[np.ndarray, list[int]]:
+    """Seeded stereo: two quiet tones and four castanet-like clicks (5 ms decaying noise) from
+    0.5 s on, each at a random offset within a low-delay hop."""
+    rng = np.random.default_rng(seed)
+    n = int(1.6 * sr)
+    t = np.arange(n) / sr
+    x = np.zeros((n, 2))
+    x[:, 0] = 0.05 * np.sin(2 * np.pi * 440 * t)
+    x[:, 1] = 0.05 * np.sin(2 * np.pi * 660 * t)
+    at = [int(sr * (0.5 + 0.25 * k)) + int(rng.integers(0, 384)) for k in range(4)]
+    env = np.exp(-np.arange(240) / 48.0)
+    for a in at:
+        x[a : a + 240] += 0.5 * env[:, None] * rng.standard_normal((240, 2))
+    return x.astype(np.float32), at
+
+
+def test_low_delay_short_blocks_cut_pre_echo() -> None:
+    """Low delay switches music frames with an attack to 4 short blocks of 2 ms, without
+    look-ahead (the latency stays N + L) and without slope bits; the coding error in the
+    2.5 ms before each click falls by more than 3 dB against the same stream without
+    switching (6.7 dB when written). A voice (the speech hint) keeps long frames, and a
+    chunked encode equals the one-shot one."""
+    x, at = _clicks()
+    pre = {}
+    for bs in (True, False):
+        infos: list[int] = []
+        enc = Encoder(48000, 2, bitrate=96000, low_delay=True, serial=3, signal="music",
+                      block_switching=bs, observer=lambda st, seen=infos: seen.append(st.info))
+        assert enc.latency == enc.frame_size + enc.delay
+        pk = enc.encode(x) + enc.flush()
+        y, _ = audiocodec.decode(pack_stream(enc.header, pk))
+        e = y[: len(x)] - x
+        pre[bs] = float(np.mean([np.sum(e[a - 144 : a - 24] ** 2) for a in at]))
+        shorts = sum(bool(i & INFO_SHORT) for i in infos)
+        assert (shorts >= len(at)) if bs else shorts == 0
+        assert not any(i & (INFO_LEFT_SHORT | INFO_RIGHT_SHORT) for i in infos)
+    assert 10 * np.log10(pre[False] / pre[True]) > 3.0
+    voice: list[int] = []
+    enc = Encoder(48000, 2, bitrate=96000, low_delay=True, serial=3, signal="speech",
+                  observer=lambda st: voice.append(st.info))
+    enc.encode(x)
+    assert voice and not any(i & INFO_SHORT for i in voice)
+    one = Encoder(48000, 2, bitrate=96000, low_delay=True, serial=3)
+    ref = one.encode(x) + one.flush()
+    enc = Encoder(48000, 2, bitrate=96000, low_delay=True, serial=3)
+    got: list[bytes] = []
+    for i in range(0, len(x), 77):
+        got += enc.encode(x[i : i + 77])
+    assert got + enc.flush() == ref

@@ -149,3 +149,48 @@ def test_block_switching_needs_a_hop_of_sixteens() -> None:
     x = np.random.default_rng(1).standard_normal((4800, 1)).astype(np.float32) * 0.1
     y, _ = audiocodec.decode(audiocodec.encode(x, 48000, frame_size=120, block_switching=False))
     assert y.shape == x.shape
+
+
+def test_low_overlap_short_blocks_tile_the_long_slopes() -> None:
+    """In a low-overlap layout a short frame is N/L blocks of L whose slopes are the long
+    overlap: any sequence of long and short frames reconstructs, with no transition window
+    (info bits 0 and 1 change nothing there)."""
+    cfg = MdctConfig(48000, 2, 384, 96, "kbd", True)
+    assert (cfg.short_blocks, cfg.short_size, cfg.switch_lookahead) == (4, 96, False)
+    assert np.array_equal(cfg.long_window(True, True), cfg.long_window(False, False))
+    n = cfg.frame_size
+    kinds = [0, INFO_SHORT, 0, INFO_SHORT, INFO_SHORT, 0, 0, INFO_SHORT, 0]
+    x = np.random.default_rng(4).standard_normal((2, len(kinds) * n))
+    p = np.concatenate((np.zeros((2, n)), x, np.zeros((2, 2 * n))), axis=1)
+    out = np.zeros_like(p)
+    for t, info in enumerate(kinds):
+        seg = p[:, t * n : t * n + 2 * n]
+        co = cfg.analyze(seg, info)
+        assert co.shape == (2, n)
+        out[:, t * n : t * n + 2 * n] += cfg.synthesize(co, info)
+    region = slice(n, (len(kinds) - 1) * n)
+    assert snr_db(p[:, region].ravel(), out[:, region].ravel()) >= 120.0
+    # the interleaved short spectrum keeps the frame's energy and bin order (concealment uses it)
+    seg = p[:, 3 * n : 5 * n]
+    e_long, e_short = (float(np.sum(cfg.analyze(seg, i) ** 2)) for i in (0, INFO_SHORT))
+    assert abs(10 * np.log10(e_short / e_long)) < 1.0
+
+
+def test_low_overlap_block_switching_needs_the_overlap_to_divide_the_hop() -> None:
+    import dataclasses
+
+    import audiocodec
+    from audiocodec.container import aqc
+    from audiocodec.errors import HeaderError
+
+    h = aqc.StreamHeader.unpack(audiocodec.Encoder(48000, 1, low_delay=True).header)
+    assert h.flags & aqc.FLAG_BLOCK_SWITCHING and (h.frame_size, h.overlap) == (384, 96)
+    bad = dataclasses.replace(h, overlap=100, delay=100)
+    with pytest.raises(HeaderError, match="divide"):
+        aqc.StreamHeader.unpack(bad.pack())
+    # a low-delay layout that cannot switch (11.025 kHz: 88-sample hops) codes without it
+    h11 = aqc.StreamHeader.unpack(audiocodec.Encoder(11025, 1, low_delay=True).header)
+    assert not h11.flags & aqc.FLAG_BLOCK_SWITCHING
+    assert not aqc.StreamHeader.unpack(
+        audiocodec.Encoder(48000, 1, low_delay=True, block_switching=False).header
+    ).flags & aqc.FLAG_BLOCK_SWITCHING

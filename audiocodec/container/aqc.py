@@ -15,7 +15,8 @@ Stream header (the first bytes of a file; repeated inside header pages; the
                                  needs a channel_map record (family 1,
                                  :mod:`audiocodec.multistream.layout`)
     6      1    window           0 = sine, 1 = KBD (MDCT); 0 for ADPCM
-    7      1    flags            bit 0: block switching may occur; others 0 (*)
+    7      1    flags            bit 0: block switching may occur (with
+                                 L < N: N a multiple of L); others 0 (*)
     8      4    sample_rate      8000 .. 48000
     12     2    frame_size       MDCT hop N (64..2048, multiple of 8) or
                                  ADPCM samples per packet (32..8192)
@@ -418,6 +419,9 @@ class StreamHeader:
                                   f"{MDCT_SWITCHING_MULTIPLE}")
             if not (8 <= ovl <= n and ovl % 2 == 0):
                 raise HeaderError(f"MDCT overlap {ovl} not an even number in 8..{n}")
+            if self.flags & FLAG_BLOCK_SWITCHING and n % ovl:
+                raise HeaderError(f"MDCT overlap {ovl} with block switching does not divide "
+                                  f"the frame size {n}")
             if self.window not in WINDOW_NAMES:
                 raise HeaderError(f"unknown window shape {self.window}")
             if self.delay != ovl:

@@ -43,7 +43,7 @@ def band_edges(sample_rate: int, n: int, multiple: int = 1) -> NDArray[np.int32]
         raise InputError(f"n={n} is not a multiple of {multiple}")
     bin_hz = sample_rate / (2.0 * n)
     lo_hz, rel, hi_hz = MIN_BAND_HZ, REL_WIDTH, MAX_BAND_HZ
-    if multiple == 1 and bin_hz > SHORT_HOP_BIN_HZ:
+    if bin_hz > SHORT_HOP_BIN_HZ:
         lo_hz, rel, hi_hz = SHORT_MIN_BAND_HZ, SHORT_REL_WIDTH, SHORT_MAX_BAND_HZ
     min_w = max(2, multiple)
     edges = [0]

@@ -173,7 +173,7 @@ class MdctDecoder:
         coefs = self._coefs
         self._noise_state[0] = quant.frame_noise_seed(self._serial, self._index)
         quant.reconstruct(self._q, self._sf, edges, nb, law, self._nf, self._nbc,
-                          self._ms, ms_on, c.nf_start, short, self._noise_state, coefs)
+                          self._ms, ms_on, c.nf_start, c.noise_fills(short), self._noise_state, coefs)
         self._last_coefs[:] = coefs
         self._last_info = info
         self._lost_run = 0
@@ -224,8 +224,11 @@ class MdctDecoder:
             self._last_coefs *= aqc.CONCEAL_FADE
             signs = np.where(self._rng.random(self._last_coefs.shape) < 0.5, -1.0, 1.0)
             coefs = self._last_coefs * signs
-            if self._last_info & INFO_SHORT:
-                coefs = np.zeros_like(coefs)  # interleaved short spectra do not map onto a long frame
+            if self._last_info & INFO_SHORT and c.switch_lookahead:
+                # the interleaved spectrum of 8 short blocks, whose slopes are not the long
+                # frame's, is not used; a low-overlap layout's short blocks (slopes the long
+                # overlap) interleave to the long frame's bin order and energy, and are
+                coefs = np.zeros_like(coefs)
         self._last_info = info
         self._index += 1
         self._lost_run += 1

@@ -3,7 +3,7 @@
 MDCT frame payload (after the container of :mod:`audiocodec.container.aqc`)::
 
     byte 0   info: bit 0 left slope short, bit 1 right slope short,
-             bit 2 short blocks (S = 8 interleaved), bit 3 power-law quantizer,
+             bit 2 short blocks (S interleaved, below), bit 3 power-law quantizer,
              bit 4 per-band M/S flags present, bit 5 coarse scale factors
              (band-to-band steps coded in 3 dB units), bit 6 pitch post-filter
              parameters present (only in a stream with the ``pitch_filter`` header
@@ -30,6 +30,17 @@ input (``N`` hop, ``L`` overlap) and frame ``t`` windows padded samples
 ``L`` it emits (the header's ``delay``), so decoded output is the input,
 sample-aligned, with the stream's exact length. Algorithmic delay is ``N + L``
 samples (framing plus overlap).
+
+Short-block frames (info bit 2; only in a stream whose header sets the block-switching
+flag). In a full-overlap layout (``L = N``) a short frame holds ``S = 8`` blocks of ``N/8``;
+the long frames beside it take a short slope on that side (info bits 0 and 1), so an
+encoder decides a frame ahead. In a low-overlap layout (``L < N``, ``N`` a multiple of
+``L``) it holds ``S = N / L`` blocks of ``L`` (4 of 96 samples at 48 kHz in low delay), each
+block's slopes the long overlap, as CELT's transient frames: no transition window, no
+look-ahead, and info bits 0 and 1 change nothing (an encoder writes them 0). Short frames
+use the band table of ``band_edges(rate, N, S)`` (:mod:`.bands`); a decoder noise fills
+them only in a low-overlap layout (:meth:`MdctConfig.noise_fills`). Streams written before
+the tenth session had no low-overlap short frames (their headers never set the flag).
 
 This module is the one home of: the info bits, the frame-size and overlap
 rules, the window and short-block layout, the band edges (via
@@ -133,8 +144,29 @@ class MdctConfig:
         return (self.frame_size + self.overlap) // 2
 
     @property
+    def short_blocks(self) -> int:
+        """Short blocks in a short-block frame: ``SHORT_BLOCKS`` in a full-overlap layout; in
+        a low-overlap one ``N / L`` blocks of ``L``, each block's slopes the long overlap's, so
+        a short frame needs no transition windows and no look-ahead (as CELT's transient
+        frames)."""
+        if self.overlap < self.frame_size:
+            return self.frame_size // self.overlap
+        return SHORT_BLOCKS
+
+    @property
+    def switch_lookahead(self) -> bool:
+        """A full-overlap layout: a long frame beside a short one takes a short slope, so the
+        encoder decides a frame ahead."""
+        return self.overlap == self.frame_size
+
+    def noise_fills(self, short: bool) -> bool:
+        """Whether a frame's zero bands are noise filled: long frames, and in a low-overlap
+        layout short ones too (there a short frame's blocks are a full frame's bandwidth)."""
+        return not short or not self.switch_lookahead
+
+    @property
     def short_size(self) -> int:
-        return self.frame_size // SHORT_BLOCKS
+        return self.frame_size // self.short_blocks
 
     @cached_property
     def edges_long(self) -> NDArray[np.int32]:
@@ -142,7 +174,7 @@ class MdctConfig:
 
     @cached_property
     def edges_short(self) -> NDArray[np.int32]:
-        return band_edges(self.sample_rate, self.frame_size, SHORT_BLOCKS)
+        return band_edges(self.sample_rate, self.frame_size, self.short_blocks)
 
     @property
     def max_bands(self) -> int:
@@ -170,7 +202,7 @@ class MdctConfig:
         """Index array (S, 2M) picking the short blocks out of a 2N frame."""
         n, m = self.frame_size, self.short_size
         start = n // 2 - m // 2
-        return start + np.arange(SHORT_BLOCKS)[:, None] * m + np.arange(2 * m)[None, :]
+        return start + np.arange(self.short_blocks)[:, None] * m + np.arange(2 * m)[None, :]
 
     def analyze(self, seg: NDArray[np.float64], info: int) -> NDArray[np.float64]:
         """MDCT of one frame. seg (C, 2N) -> coefs (C, N), short blocks interleaved."""
@@ -186,11 +218,12 @@ class MdctConfig:
         nch, n = coefs.shape
         if info & INFO_SHORT:
             m = self.short_size
-            co = coefs.reshape(nch, m, SHORT_BLOCKS).transpose(0, 2, 1)
+            nsb = self.short_blocks
+            co = coefs.reshape(nch, m, nsb).transpose(0, 2, 1)
             y = mdct.imdct(co, self.short_window)  # (C, S, 2M)
             out = np.zeros((nch, 2 * n))
             start = n // 2 - m // 2
-            for j in range(SHORT_BLOCKS):
+            for j in range(nsb):
                 out[:, start + j * m : start + j * m + 2 * m] += y[:, j]
             return out
         w = self.long_window(bool(info & INFO_LEFT_SHORT), bool(info & INFO_RIGHT_SHORT))

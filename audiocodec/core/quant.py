@@ -142,17 +142,18 @@ def noise_filled(q: NDArray[np.int32], c: int, lo: int, hi: int, nf_start: int) 
 def reconstruct(
     q: NDArray[np.int32], sf: NDArray[np.int32], edges: NDArray[np.int32], nb: int, law: int,
     nf: NDArray[np.int32], nbc: NDArray[np.int32], ms: NDArray[np.uint8], ms_on: bool,
-    nf_start: int, short: bool, rng: NDArray[np.uint64], out: NDArray[np.float64],
+    nf_start: int, fill: bool, rng: NDArray[np.uint64], out: NDArray[np.float64],
 ) -> None:
     """Decoder: dequantize, noise-fill zero bands, undo M/S, all in one pass.
 
     Noise filling: bands from ``nf_start`` up to ``nbc[c]`` whose values are all
-    zero get uniform noise of RMS ``nf[c]/16 * step`` (long frames only).
+    zero get uniform noise of RMS ``nf[c]/16 * step`` when ``fill`` (the frame's block type
+    allows it: :meth:`audiocodec.core.layout.MdctConfig.noise_fills`).
     M/S: flagged bands below ``max(nbc)`` become ``L = (M+S)/sqrt2, R = (M-S)/sqrt2``.
     """
     dequantize(q, sf, edges, nb, law, out)
     nch = q.shape[0]
-    if not short:
+    if fill:
         for c in range(nch):
             if nf[c] == 0:
                 continue

@@ -105,13 +105,15 @@ class MdctEncoder:
         if block_switching and not low_delay and not aqc.mdct_switching_ok(n):
             raise InputError(f"frame size {n} with block switching must be a multiple of "
                              f"{aqc.MDCT_SWITCHING_MULTIPLE} (or turn block switching off)")
-        self.config = c = MdctConfig(sample_rate, channels, n, ovl, "kbd", block_switching and not low_delay)
+        # low delay switches only where its short blocks tile the frame (N / L of L samples)
+        switching = block_switching and (not low_delay or (aqc.mdct_switching_ok(n) and n % ovl == 0))
+        self.config = c = MdctConfig(sample_rate, channels, n, ovl, "kbd", switching)
         self.frame_size = n
         self.delay = c.delay
         # a band-limited sub-stream (the LFE): long blocks only, and no bin above max_hz is
         # coded (its low-pass leaves a -60 dB stopband that the model would otherwise code)
         self._cut_bin = None if max_hz is None else int(np.ceil(max_hz / (sample_rate / 2.0) * n))
-        self.latency = n + c.overlap + (n if c.block_switching else 0)
+        self.latency = n + c.overlap + (n if c.block_switching and c.switch_lookahead else 0)
         equiv = bitrate if quality is None else 16000.0 * channels * (1 + quality / 2)
         self._q: Quantizer = make_quantizer(quantizer, c, equiv, tuning)
         # the speech weight the quantizer shapes for: a fixed hint, or the running estimate
@@ -212,7 +214,7 @@ class MdctEncoder:
     def _need(self) -> int:
         c = self.config
         n = c.frame_size
-        return 3 * n if c.block_switching else 3 * n // 2 + c.overlap // 2
+        return 3 * n if c.block_switching and c.switch_lookahead else 3 * n // 2 + c.overlap // 2
 
     def drain(self, pending: Fifo, final: bool, in_count: int) -> list[bytes]:
         """Code every frame whose samples (and look-ahead) are in ``pending``."""
@@ -263,7 +265,10 @@ class MdctEncoder:
             # low-overlap windows are zero past 3N/2 + L/2: those samples need not have arrived
             seg = np.concatenate((seg, np.zeros((c.channels, 2 * n - seg.shape[1]))), axis=1)
         short = self._is_short(pending, t)
-        next_short = self._is_short(pending, t + 1) if (not last and c.block_switching) else False
+        if short and not c.switch_lookahead and not self._q.music_heard:
+            short = False  # a voice keeps its harmonics: low delay switches in music only
+        ahead = not last and c.block_switching and c.switch_lookahead
+        next_short = self._is_short(pending, t + 1) if ahead else False
         info = 0
         if short:
             info |= INFO_SHORT
@@ -272,7 +277,7 @@ class MdctEncoder:
                 info |= INFO_LEFT_SHORT
             if next_short:
                 info |= INFO_RIGHT_SHORT
-        self._prev_right_short = short or next_short
+        self._prev_right_short = (short or next_short) and c.switch_lookahead
         if self._classifier is not None:  # the hop of new samples that every frame has
             a = t * n + n // 2
             hop = seg[:, n // 2 : n // 2 + n] if pitch is None else pitch.raw(a, a + n)

@@ -72,6 +72,11 @@ class Quantizer:
         (:func:`audiocodec.encoder.rate.cap_fill`); 0 = none."""
         return 0.0
 
+    @property
+    def music_heard(self) -> bool:
+        """This frame is music (speech weight under 0.5), as far as the classifier has heard."""
+        return self.speech < 0.5
+
     def __init__(self, config: MdctConfig, bitrate: float = 96000.0):
         self.config = config
         self.bitrate = bitrate
@@ -178,17 +183,19 @@ class AdaptiveQuantizer(Quantizer):
         # the music cap on the tonal offset, from tmn_low_rate_db to tmn_max_db over tmn_music_bps
         self._tmn_music = float(np.interp(per_ch, t.tmn_music_bps, (t.tmn_low_rate_db, t.tmn_max_db)))
         self._nf_start = config.nf_start
-        self._fill_sel = {len(config.edges(s)) - 1: np.zeros((config.channels, len(config.edges(s)) - 1),
-                                                             np.bool_) for s in (False, True)}
+        self._fill_sel = {s: np.zeros((config.channels, len(config.edges(s)) - 1), np.bool_)
+                          for s in (False, True)}
         self._pe_avg = 0.0
         self._fill_top = np.zeros(config.channels, np.int32)
         hz = config.sample_rate / 2.0 / n
-        # first band of the noise band (nb: none), by band count and speech frame or not
+        # first band of the noise band (nb: none), by block type and speech frame or not
         self._noise_lo = {
-            (len(config.edges(s)) - 1, sp): int(np.searchsorted(
-                config.edges(s) * hz, t.noise_band_hz(per_ch, n / config.sample_rate, sp)))
+            (s, sp): int(np.searchsorted(
+                config.edges(s) * hz, t.noise_band_hz(per_ch, n / config.sample_rate, sp,
+                                                      config.sample_rate)))
             for s in (False, True) for sp in (False, True)}
         self._noise_speech = False  # this frame's choice of noise band (state)
+        self._short = False  # this frame's block type (state)
         below, above, from_bps, to_bps = t.speech_fill_cap
         self._speech_fill_cap = below if per_ch < from_bps else above if per_ch < to_bps else 0.0
         self._music_band = False  # a music frame with the noise band on
@@ -247,9 +254,10 @@ class AdaptiveQuantizer(Quantizer):
         _shape_kernel(coefs, edges, thr, width, ms, alphas, t.silent_boost, offsets, silent, energy)
         nf = np.zeros(coefs.shape[0], np.int32)
         self._fixed = None
-        if not short and t.noise_fill:
+        self._short = short
+        if self.config.noise_fills(short) and t.noise_fill:
             nf[:] = 1  # enabled; quant.noise_levels sets the level after the rate loop
-            if self._pns:
+            if self._pns and not short:
                 lo = edges[:-1]
                 tonal = np.asarray(res.tonality, dtype=np.float64)
                 sub = (lo >= self._nf_start) & (np.arange(nb) < cut) & ~silent & (tonal < t.pns_tonality)
@@ -265,7 +273,7 @@ class AdaptiveQuantizer(Quantizer):
         self._noise_speech = sp = speech >= 0.5  # the rule of nf_exact_level
         # music: no band until the classifier has had time to hear a voice (it starts at music)
         self._elapsed_s += self._hop_s
-        on = self._noise_lo[nb, sp] < hi and (sp or self._elapsed_s > t.music_band_wait_s)
+        on = self._noise_lo[short, sp] < hi and (sp or self._elapsed_s > t.music_band_wait_s)
         self._music_band = on and not sp
         if on:  # the noise band ends at the last audible band
             live = ~silent[:, :hi]
@@ -281,17 +289,22 @@ class AdaptiveQuantizer(Quantizer):
     def fill_cap(self) -> float:
         return self._speech_fill_cap if self._noise_speech else 0.0
 
+    @property
+    def music_heard(self) -> bool:
+        """Music, and the classifier (which starts at music) has had ``music_band_wait_s``."""
+        return self.speech < 0.5 and self._elapsed_s > self.tuning.music_band_wait_s
+
     def exact_fill(self, plan: Plan, q: NDArray[np.int32], edges: NDArray[np.int32], nb: int,
                    fixed: NDArray[np.int32]) -> NDArray[np.int32]:
         """Noise fill at each band's energy (``tuning.nf_exact``, ``tuning.speech_nf_exact``)."""
         lvl = self.tuning.nf_exact_level(self.speech * self._speech_gain)
-        if not (self._noise_speech or self._music_band):
+        if not (self._noise_speech or self._music_band) or self._short:
             lvl = 0  # music: the exact fill comes with the noise band, where it is on
         if not lvl or not (plan.noise_fill == 1).any():
             return fixed
-        sel = self._fill_sel[nb]
+        sel = self._fill_sel[self._short]
         if not fill_bands(q, edges, nb, self._nf_start, np.ascontiguousarray(fixed), plan.noise_fill,
-                          sel, self._noise_lo[nb, self._noise_speech], self._fill_top):
+                          sel, self._noise_lo[self._short, self._noise_speech], self._fill_top):
             return fixed
         plan.fill_sel, plan.fill_top = sel, self._fill_top
         rms = np.sqrt(np.maximum(self._energy, 1e-30) / self._widths[False][:nb])
