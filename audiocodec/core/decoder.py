@@ -227,7 +227,7 @@ class MdctDecoder:
             if self._last_info & INFO_SHORT and c.switch_lookahead:
                 # the interleaved spectrum of 8 short blocks, whose slopes are not the long
                 # frame's, is not used; a low-overlap layout's short blocks (slopes the long
-                # overlap) interleave to the long frame's bin order and energy, and are
+                # overlap) interleave to the long frame's bin order and energy: kept
                 coefs = np.zeros_like(coefs)
         self._last_info = info
         self._index += 1
