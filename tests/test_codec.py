@@ -670,3 +670,48 @@ def test_low_delay_short_blocks_cut_pre_echo() -> None:
     for i in range(0, len(x), 77):
         got += enc.encode(x[i : i + 77])
     assert got + enc.flush() == ref
+
+
+@pytest.mark.parametrize("blocks", [1, 2, 4, 8])
+def test_fill_gains_is_its_numpy_statement(blocks: int) -> None:
+    from audiocodec.core import quant
+
+    rng = np.random.default_rng(blocks)
+    for trial in range(20):
+        q = (rng.integers(-2, 3, (2, 96)) * (rng.random((2, 96)) < 0.2 * (trial % 4))).astype(np.int32)
+        out = rng.standard_normal((2, 96))
+        gains = np.zeros(8)
+        for c in range(2):
+            quant.fill_gains(q, out, c, blocks, gains)
+            want = quant.fill_gains_reference(q, out, c, blocks)
+            np.testing.assert_allclose(gains[:blocks], want, rtol=1e-12)
+            assert abs(float(np.mean(want**2)) - 1.0) < 1e-9
+
+
+def test_short_frame_noise_fill_follows_the_coded_blocks() -> None:
+    """A short frame's noise fill lands in the blocks that coded something (its time
+    envelope), at the band's level over the frame; nf = 0 (what short frames carried before
+    the tenth session) fills nothing."""
+    from audiocodec.core import quant
+
+    s, n = 4, 96
+    edges = np.array([0, 16, 48, 96], np.int32)
+    q = np.zeros((1, n), np.int32)
+    q[0, 2 * s + 2] = 3  # band 0, block 2
+    sf = np.full((1, 3), 160, np.int32)
+    out = np.zeros((1, n))
+    rng = np.array([quant.frame_noise_seed(1, 0)], np.uint64)
+    args = (np.array([8], np.int32), np.array([3], np.int32), np.zeros(3, np.uint8), False, 0)
+    quant.reconstruct(q, sf, edges, 3, quant.LAW_POWER, *args, s, rng, out)
+    filled = out[0, 16:].reshape(-1, s)  # bands 1-2: bins x blocks
+    e = (filled**2).sum(axis=0)
+    assert e[2] > 0 and np.all(e[[0, 1, 3]] == 0)
+    np.testing.assert_allclose(e[2], (out[0, 16:] ** 2).sum())
+    flat = np.zeros((1, n))
+    rng = np.array([quant.frame_noise_seed(1, 0)], np.uint64)
+    quant.reconstruct(q, sf, edges, 3, quant.LAW_POWER, *args, 1, rng, flat)
+    # the same noise values, block 2's scaled by sqrt(S): the frame's fill energy is kept in mean
+    np.testing.assert_allclose(out[0, 16:][2::s], flat[0, 16:][2::s] * np.sqrt(s), rtol=1e-12)
+    off = np.zeros((1, n))
+    quant.reconstruct(q, sf, edges, 3, quant.LAW_POWER, np.zeros(1, np.int32), *args[1:], s, rng, off)
+    assert np.count_nonzero(off) == 1

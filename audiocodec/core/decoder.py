@@ -173,7 +173,8 @@ class MdctDecoder:
         coefs = self._coefs
         self._noise_state[0] = quant.frame_noise_seed(self._serial, self._index)
         quant.reconstruct(self._q, self._sf, edges, nb, law, self._nf, self._nbc,
-                          self._ms, ms_on, c.nf_start, c.noise_fills(short), self._noise_state, coefs)
+                          self._ms, ms_on, c.nf_start, c.short_blocks if short else 1, self._noise_state,
+                          coefs)
         self._last_coefs[:] = coefs
         self._last_info = info
         self._lost_run = 0

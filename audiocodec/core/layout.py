@@ -38,9 +38,10 @@ encoder decides a frame ahead. In a low-overlap layout (``L < N``, ``N`` a multi
 ``L``) it holds ``S = N / L`` blocks of ``L`` (4 of 96 samples at 48 kHz in low delay), each
 block's slopes the long overlap, as CELT's transient frames: no transition window, no
 look-ahead, and info bits 0 and 1 change nothing (an encoder writes them 0). Short frames
-use the band table of ``band_edges(rate, N, S)`` (:mod:`.bands`); a decoder noise fills
-them only in a low-overlap layout (:meth:`MdctConfig.noise_fills`). Streams written before
-the tenth session had no low-overlap short frames (their headers never set the flag).
+use the band table of ``band_edges(rate, N, S)`` (:mod:`.bands`). Their noise fill takes the
+time envelope of what the frame coded (:func:`audiocodec.core.quant.fill_gains`). Streams
+written before the tenth session had no low-overlap short frames (their headers never set
+the flag) and no noise fill in any short frame.
 
 This module is the one home of: the info bits, the frame-size and overlap
 rules, the window and short-block layout, the band edges (via
@@ -158,11 +159,6 @@ class MdctConfig:
         """A full-overlap layout: a long frame beside a short one takes a short slope, so the
         encoder decides a frame ahead."""
         return self.overlap == self.frame_size
-
-    def noise_fills(self, short: bool) -> bool:
-        """Whether a frame's zero bands are noise filled: long frames, and in a low-overlap
-        layout short ones too (there a short frame's blocks are a full frame's bandwidth)."""
-        return not short or not self.switch_lookahead
 
     @property
     def short_size(self) -> int:

@@ -139,32 +139,65 @@ def noise_filled(q: NDArray[np.int32], c: int, lo: int, hi: int, nf_start: int) 
 
 
 @njit(cache=True)
+def fill_gains(q: NDArray[np.int32], out: NDArray[np.float64], c: int, blocks: int,
+               gains: NDArray[np.float64]) -> None:
+    """``gains[:blocks]``: the noise fill's amplitude in each short block of channel ``c``'s
+    frame, ``sqrt(S * E_j / sum(E))``, ``E_j`` the energy of block ``j``'s dequantized nonzero
+    values (block of interleaved index ``k``: ``k % S``); all 1 when nothing is coded or
+    ``blocks`` is 1 (a long frame). The mean of the squares is 1: the band keeps its level and
+    the noise takes the time envelope of what the frame coded."""
+    for j in range(blocks):
+        gains[j] = 0.0
+    tot = 0.0
+    if blocks > 1:
+        for k in range(q.shape[1]):
+            if q[c, k] != 0:
+                v = out[c, k] * out[c, k]
+                gains[k % blocks] += v
+                tot += v
+    for j in range(blocks):
+        gains[j] = np.sqrt(blocks * gains[j] / tot) if tot > 0.0 else 1.0
+
+
+def fill_gains_reference(q: NDArray[np.int32], out: NDArray[np.float64], c: int, blocks: int
+                         ) -> NDArray[np.float64]:
+    """The numpy statement of :func:`fill_gains` (its test oracle)."""
+    v = np.where(q[c] != 0, out[c], 0.0) ** 2
+    e = v.reshape(-1, blocks).sum(axis=0)  # interleaved: bin-major, block-minor
+    return np.sqrt(blocks * e / e.sum()) if blocks > 1 and e.sum() > 0 else np.ones(blocks)
+
+
+@njit(cache=True)
 def reconstruct(
     q: NDArray[np.int32], sf: NDArray[np.int32], edges: NDArray[np.int32], nb: int, law: int,
     nf: NDArray[np.int32], nbc: NDArray[np.int32], ms: NDArray[np.uint8], ms_on: bool,
-    nf_start: int, fill: bool, rng: NDArray[np.uint64], out: NDArray[np.float64],
+    nf_start: int, blocks: int, rng: NDArray[np.uint64], out: NDArray[np.float64],
 ) -> None:
     """Decoder: dequantize, noise-fill zero bands, undo M/S, all in one pass.
 
-    Noise filling: bands from ``nf_start`` up to ``nbc[c]`` whose values are all
-    zero get uniform noise of RMS ``nf[c]/16 * step`` when ``fill`` (the frame's block type
-    allows it: :meth:`audiocodec.core.layout.MdctConfig.noise_fills`).
+    Noise filling: in a channel with ``nf[c] > 0``, bands from ``nf_start`` up to ``nbc[c]``
+    whose values are all zero get uniform noise of RMS ``nf[c]/16 * step``, in a short-block
+    frame (``blocks`` = S > 1) times :func:`fill_gains` of the coefficient's block (long
+    frames: ``blocks`` = 1). Encoders before the tenth session wrote ``nf = 0`` in every
+    short-block frame, so their streams decode as they did.
     M/S: flagged bands below ``max(nbc)`` become ``L = (M+S)/sqrt2, R = (M-S)/sqrt2``.
     """
     dequantize(q, sf, edges, nb, law, out)
     nch = q.shape[0]
-    if fill:
-        for c in range(nch):
-            if nf[c] == 0:
+    nblk = max(1, blocks)
+    gains = np.ones(nblk)
+    for c in range(nch):
+        if nf[c] == 0:
+            continue
+        fill_gains(q, out, c, nblk, gains)
+        for b in range(nbc[c]):
+            lo = edges[b]
+            hi = edges[b + 1]
+            if not noise_filled(q, c, lo, hi, nf_start):
                 continue
-            for b in range(nbc[c]):
-                lo = edges[b]
-                hi = edges[b + 1]
-                if not noise_filled(q, c, lo, hi, nf_start):
-                    continue
-                amp = nf[c] / NF_STEP_16THS * 2.0 ** ((sf[c, b] - SF_BIAS) * 0.25) * np.sqrt(3.0)
-                for k in range(lo, hi):
-                    out[c, k] = amp * _lcg(rng)
+            amp = nf[c] / NF_STEP_16THS * 2.0 ** ((sf[c, b] - SF_BIAS) * 0.25) * np.sqrt(3.0)
+            for k in range(lo, hi):
+                out[c, k] = amp * gains[k % nblk] * _lcg(rng)
     if ms_on and nch == 2:
         top = max(nbc[0], nbc[1])
         r = np.sqrt(0.5)

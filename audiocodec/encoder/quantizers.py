@@ -255,7 +255,7 @@ class AdaptiveQuantizer(Quantizer):
         nf = np.zeros(coefs.shape[0], np.int32)
         self._fixed = None
         self._short = short
-        if self.config.noise_fills(short) and t.noise_fill:
+        if t.noise_fill:
             nf[:] = 1  # enabled; quant.noise_levels sets the level after the rate loop
             if self._pns and not short:
                 lo = edges[:-1]
