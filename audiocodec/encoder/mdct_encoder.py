@@ -265,8 +265,8 @@ class MdctEncoder:
             # low-overlap windows are zero past 3N/2 + L/2: those samples need not have arrived
             seg = np.concatenate((seg, np.zeros((c.channels, 2 * n - seg.shape[1]))), axis=1)
         short = self._is_short(pending, t)
-        if short and not c.switch_lookahead and not self._q.music_heard:
-            short = False  # a voice keeps its harmonics: low delay switches in music only
+        if short and not c.switch_lookahead and not self._q.settled:
+            short = False  # low delay: not at a stream's start (docs/TUNING.md, short blocks)
         ahead = not last and c.block_switching and c.switch_lookahead
         next_short = self._is_short(pending, t + 1) if ahead else False
         info = 0

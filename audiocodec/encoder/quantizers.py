@@ -73,9 +73,9 @@ class Quantizer:
         return 0.0
 
     @property
-    def music_heard(self) -> bool:
-        """This frame is music (speech weight under 0.5), as far as the classifier has heard."""
-        return self.speech < 0.5
+    def settled(self) -> bool:
+        """Past a stream's start, where the quantizer's running estimates are still forming."""
+        return True
 
     def __init__(self, config: MdctConfig, bitrate: float = 96000.0):
         self.config = config
@@ -290,9 +290,10 @@ class AdaptiveQuantizer(Quantizer):
         return self._speech_fill_cap if self._noise_speech else 0.0
 
     @property
-    def music_heard(self) -> bool:
-        """Music, and the classifier (which starts at music) has had ``music_band_wait_s``."""
-        return self.speech < 0.5 and self._elapsed_s > self.tuning.music_band_wait_s
+    def settled(self) -> bool:
+        """Past the stream's first ``music_band_wait_s`` (the classifier's and the perceptual
+        entropy's running estimates are still forming before)."""
+        return self._elapsed_s > self.tuning.music_band_wait_s
 
     def exact_fill(self, plan: Plan, q: NDArray[np.int32], edges: NDArray[np.int32], nb: int,
                    fixed: NDArray[np.int32]) -> NDArray[np.int32]:
