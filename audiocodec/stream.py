@@ -182,6 +182,9 @@ class Encoder:
         (live use).
     quality : float or None
         VBR: a quality 0..10 instead of a bitrate target (MDCT only).
+    joint_fields : bool or None
+        Code the second channel's global step and coded-band count as differences from the
+        first's (the ``joint_fields`` header record; None: on in 2-channel MDCT streams).
     block_switching : bool
         Let transients switch MDCT frames to short blocks: 8 a frame ahead in the default
         mode; in ``low_delay`` N/L blocks of the overlap L with no look-ahead, after a
@@ -228,7 +231,7 @@ class Encoder:
         serial: int | None = None, total_samples: int | None = None, dither: bool = False,
         tuning: Any = None, observer: Observer | None = None, extension: aqc.Extension = (),
         signal: str = "auto", postfilter: bool | None = None, fec: bool = False,
-        sf_predict: bool | None = None,
+        sf_predict: bool | None = None, joint_fields: bool | None = None,
     ) -> None:
         self.sample_rate = sample_rate_of(sample_rate)  # 44100.5 or '48000' is an error
         self.channels = channels
@@ -257,6 +260,8 @@ class Encoder:
             raise InputError("fec applies only to 1-2 channel mdct streams at a bitrate (not --quality)")
         if sf_predict and mode != "mdct":
             raise InputError("sf_predict applies only to mdct streams")
+        if joint_fields and (mode != "mdct" or self.channels != 2):
+            raise InputError("joint_fields applies only to 2-channel mdct streams")
         if self.serial is None:
             self.serial = int.from_bytes(os.urandom(4), "little")
         try:
@@ -264,9 +269,9 @@ class Encoder:
         except HeaderError as e:
             raise InputError(f"header extension: {e}") from None
         for tag, _ in self.extension:
-            if tag in (aqc.TAG_PITCH_FILTER, aqc.TAG_FEC, aqc.TAG_SF_PREDICT):
+            if tag in (aqc.TAG_PITCH_FILTER, aqc.TAG_FEC, aqc.TAG_SF_PREDICT, aqc.TAG_JOINT_FIELDS):
                 raise InputError(f"header extension: the {aqc.TAG_NAMES[tag]} record is the "
-                                 f"encoder's own (postfilter=, fec=, sf_predict=)")
+                                 f"encoder's own (postfilter=, fec=, sf_predict=, joint_fields=)")
         module, cls = _ENCODERS[mode, self.channels > 2].split(":")
         make = getattr(importlib.import_module(module), cls)
         self._mode: ModeEncoder = make(
@@ -276,7 +281,8 @@ class Encoder:
             tuning=tuning, observer=observer, signal=signal,
             **({} if postfilter is None else {"postfilter": postfilter}),
             **({"fec": True} if fec else {}),
-            **({} if sf_predict is None else {"sf_predict": bool(sf_predict)}))
+            **({} if sf_predict is None else {"sf_predict": bool(sf_predict)}),
+            **({} if joint_fields is None else {"joint_fields": bool(joint_fields)}))
         self._in_count = 0
         self._flushed = False
         self._pending = Fifo(self.channels, self._mode.capacity())

@@ -142,10 +142,13 @@ def test_higher_bitrate_never_worse_snr() -> None:
     assert snrs == sorted(snrs)
 
 
+@pytest.mark.parametrize("joint", [False, True])
 @pytest.mark.parametrize("pred", [-1, 0, 1])
 @pytest.mark.parametrize("coarse", [False, True])
-def test_entropy_roundtrip_seeded(coarse: bool, pred: int) -> None:
-    """Payload round trip without the prediction bit (-1), intra (0) and predicted (1)."""
+def test_entropy_roundtrip_seeded(coarse: bool, pred: int, joint: bool) -> None:
+    """Payload round trip without the prediction bit (-1), intra (0) and predicted (1), with
+    the second channel's g and band count raw or as differences (``joint``: random g reach
+    the escape, nbc differences 0..-16 the symbols' ends)."""
     rng = np.random.default_rng(4)
     mag0, sf0, ms0 = entropy.model_tables()
     edges = np.linspace(0, 256, 17).astype(np.int32)
@@ -170,19 +173,20 @@ def test_entropy_roundtrip_seeded(coarse: bool, pred: int) -> None:
         buf = np.zeros(8192, np.uint8)
         pf_t, pf_q = (int(rng.integers(0, 1 << 10)), int(rng.integers(0, 8))) if coarse else (0, -1)
         n = entropy.encode_payload(q, sf, g, nbc, nf, ms, True, coarse, edges, mag0, sf0, ms0, buf,
-                                   10, pf_t, pf_q, ref, pred)
+                                   10, pf_t, pf_q, ref, pred, joint)
         outs = [np.zeros_like(a) for a in (q, sf, g, nbc, nf, ms)]
         pf_out = np.zeros(2, np.int32)
         pred_out = np.full(1, -5, np.int32)
         r = entropy.decode_payload(buf[:n].copy(), n, 2, 16, True, coarse, edges, mag0, sf0, ms0, *outs,
-                                   10 if pf_q >= 0 else 0, pf_out, ref, pred >= 0, True, pred_out)
+                                   10 if pf_q >= 0 else 0, pf_out, ref, pred >= 0, True, pred_out, joint)
         assert r == 0
         assert pred_out[0] == max(pred, 0)
         for a, b in zip((q, sf, g, nbc, nf), outs[:5], strict=True):
             np.testing.assert_array_equal(a, b)
         if pred == 1:  # without a reference a predicted frame is refused, not misdecoded
             r = entropy.decode_payload(buf[:n].copy(), n, 2, 16, True, coarse, edges, mag0, sf0, ms0,
-                                       *outs, 10 if pf_q >= 0 else 0, pf_out, ref, True, False, pred_out)
+                                       *outs, 10 if pf_q >= 0 else 0, pf_out, ref, True, False, pred_out,
+                                       joint)
             assert r == entropy.ERR_NO_REFERENCE
         if pf_q >= 0:  # the pitch post-filter's fields, when the frame has them
             assert (pf_out[0], pf_out[1]) == (pf_t, pf_q)
@@ -719,3 +723,30 @@ def test_short_frame_noise_fill_follows_the_coded_blocks() -> None:
     off = np.zeros((1, n))
     quant.reconstruct(q, sf, edges, 3, quant.LAW_POWER, np.zeros(1, np.int32), *args[1:], s, rng, off)
     assert np.count_nonzero(off) == 1
+
+
+def test_joint_fields_record() -> None:
+    """Stereo MDCT streams carry the joint_fields record and code the second channel's g and
+    band count as differences; a stream without it (older encoders, ``joint_fields=False``)
+    decodes with them raw; the record is refused outside 2-channel MDCT, and multistream
+    sub-streams code raw (their header has no such record)."""
+    import dataclasses
+
+    from audiocodec.container import aqc
+    from audiocodec.errors import HeaderError
+
+    x = music_like(seconds=0.6, seed=8)
+    for joint in (True, False):
+        enc = Encoder(48000, 2, bitrate=48000, serial=5, low_delay=True, joint_fields=joint)
+        h = aqc.StreamHeader.unpack(enc.header)
+        assert (h.find(aqc.TAG_JOINT_FIELDS) is not None) == joint
+        pk = enc.encode(x) + enc.flush()
+        y, _ = audiocodec.decode(pack_stream(enc.header, pk))
+        assert snr_db(x, y[: len(x)]) > 5.0
+    mono = aqc.StreamHeader.unpack(Encoder(48000, 1, bitrate=32000).header)
+    assert mono.find(aqc.TAG_JOINT_FIELDS) is None
+    bad = dataclasses.replace(mono, extension=((aqc.TAG_JOINT_FIELDS, b""),))
+    with pytest.raises(HeaderError, match="joint_fields"):
+        aqc.StreamHeader.unpack(bad.pack())
+    six = aqc.StreamHeader.unpack(Encoder(48000, 6, bitrate=192000).header)
+    assert six.find(aqc.TAG_JOINT_FIELDS) is None

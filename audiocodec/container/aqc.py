@@ -82,7 +82,11 @@ records so that rewriting the header preserves them. Tags defined so far:
                            (:mod:`audiocodec.core.entropy`); in a multistream
                            stream every sub-stream's payloads
                            (:mod:`audiocodec.multistream.layout`)
-    0x83 .. 0xFF           reserved, critical
+    0x83  joint_fields     critical; empty; only in 2-channel MDCT streams:
+                           the second channel's g and coded-band count are
+                           coded as their differences from the first's
+                           (:mod:`audiocodec.core.entropy`)
+    0x84 .. 0xFF           reserved, critical
 
 Codec packet (what :class:`audiocodec.Encoder` returns and
 :class:`audiocodec.Decoder` takes; 1 .. 65535 bytes)::
@@ -162,10 +166,12 @@ TAG_CRITICAL = 0x80
 TAG_PITCH_FILTER = 0x80
 TAG_FEC = 0x81
 TAG_SF_PREDICT = 0x82
+TAG_JOINT_FIELDS = 0x83
 TAG_NAMES = {TAG_PADDING: "padding", TAG_SOURCE_RATE: "source_rate",
              TAG_SOURCE_FORMAT: "source_format", TAG_CHANNEL_MAP: "channel_map",
              TAG_SEEK_INDEX: "seek_index", TAG_TEXT_TAGS: "text_tags",
-             TAG_PITCH_FILTER: "pitch_filter", TAG_FEC: "fec", TAG_SF_PREDICT: "sf_predict"}
+             TAG_PITCH_FILTER: "pitch_filter", TAG_FEC: "fec", TAG_SF_PREDICT: "sf_predict",
+             TAG_JOINT_FIELDS: "joint_fields"}
 
 # frame-size field ranges (the one home of these rules; encoders check against them)
 MDCT_FRAME_MIN, MDCT_FRAME_MAX, MDCT_FRAME_MULTIPLE = 64, 2048, 8
@@ -227,6 +233,9 @@ def _check_record(tag: int, value: bytes, channels: int) -> None:
     elif tag == TAG_FEC:
         if n != 0:
             raise HeaderError(f"fec record must be empty, got {n} bytes")
+    elif tag == TAG_JOINT_FIELDS:
+        if n != 0:
+            raise HeaderError(f"joint_fields record must be empty, got {n} bytes")
     elif tag == TAG_SF_PREDICT:
         if n != 2 or struct.unpack("<H", value)[0] < 1:
             raise HeaderError(f"sf_predict record must be a u16 in 1..65535, got {value.hex()}")
@@ -399,6 +408,8 @@ class StreamHeader:
         for tag in (TAG_PITCH_FILTER, TAG_FEC):
             if self.find(tag) is not None and (self.mode != MODE_MDCT or self.channels > 2):
                 raise HeaderError(f"{TAG_NAMES[tag]} record in a stream other than 1-2 channel MDCT")
+        if self.find(TAG_JOINT_FIELDS) is not None and (self.mode != MODE_MDCT or self.channels != 2):
+            raise HeaderError("joint_fields record in a stream other than 2-channel MDCT")
         if self.find(TAG_SF_PREDICT) is not None and self.mode != MODE_MDCT:
             raise HeaderError("sf_predict record in a stream other than MDCT")
         if self.flags & ~FLAG_BLOCK_SWITCHING:

@@ -90,6 +90,7 @@ class MdctDecoder:
         self.fec = h.find(aqc.TAG_FEC) is not None
         # scale-factor prediction: the last decoded frame's S (entropy.py)
         self._sf_predict = aqc.sf_predict_interval(h) is not None
+        self._joint = h.find(aqc.TAG_JOINT_FIELDS) is not None
         self._ref = np.zeros((h.channels, nb), dtype=np.int32)
         entropy.store_reference(self._sf, self._nbc, nb, np.zeros_like(self._ref))  # load it now
         self._ref_short: bool | None = None  # None: no reference (start, reset)
@@ -151,7 +152,7 @@ class MdctDecoder:
                                    bool(info & INFO_COARSE_SF), edges, mag0, sf0, ms0, self._q, sf,
                                    self._g, self._nbc, self._nf, self._ms, pf_bits, self._pf,
                                    self._ref, self._sf_predict, self._ref_short == short,
-                                   self._pred_out)
+                                   self._pred_out, self._joint)
         if r == entropy.ERR_NO_REFERENCE and not primary:
             raise FrameError("redundant copy predicts from a frame this decoder lacks")
         if r == entropy.ERR_NO_REFERENCE:

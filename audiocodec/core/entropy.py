@@ -19,6 +19,10 @@ range-coded stream; the container frames it, see :mod:`audiocodec.container.aqc`
                          nbc[c] W bits raw   number of coded bands (rest are zero),
                                              W = bits to hold 0..nb (nb bands in the frame)
                          nf[c]  3 bits raw   noise-fill level (0 = off)
+                         (joint_fields streams, c = 1: g[1] and nbc[1] each as the symbol
+                         d + 16 of SF model 2 resp. 3, d = g[1] - g[0] resp. nbc[1] - nbc[0]
+                         in -16..14; otherwise the escape symbol 31 and the field raw as
+                         above; nf[1] raw)
     if stereo_ms:        one adaptive binary flag per band b < max(nbc)   (1 = M/S)
     for each channel c:  i = 0: for b < nbc[c]: d = sf[c,b] - sf[c,b-1] (sf[c,-1] = g[c]),
                          or d / 2 in a coarse frame (info bit 5: steps in 3 dB units,
@@ -57,8 +61,10 @@ Initial model frequencies are not trained tables: the magnitude models start
 from a geometric distribution ``p(s) ~ r**s`` with the mean ``MAG_MEANS[ctx]``
 for the context (``r = mu / (1 + mu)``), scaled to ``PRIOR_TOTAL``; the SF
 models start from two-sided geometrics centred on 0 with mean ``SF_MEANS[model]`` (1 for the
-band-to-band delta; 0.7 for the prediction residual, its mean |r| on the SQAM items and speech,
-0.63 in low delay and 0.84 in the default mode, ``docs/TUNING.md``).
+band-to-band delta; 1.2 and 0.9 for the second channel's g and band-count differences, about
+their mean |d| on the SQAM items in both modes, 0.8-1.7 and 0.5-1.8; 0.7 for the prediction
+residual, its mean |r| on the SQAM items and speech, 0.63 in low delay and 0.84 in the default
+mode, ``docs/TUNING.md``).
 """
 
 from __future__ import annotations
@@ -76,8 +82,9 @@ NSYM_MAG = 18
 ESCAPE = NSYM_MAG - 1
 NSYM_SF = 32
 SF_OFFSET = 16
-SF_MEANS = (1.0, 0.7)  # SF models: intra delta, prediction residual
-SF_INTRA, SF_PRED = 0, 1
+SF_MEANS = (1.0, 0.7, 1.2, 0.9)  # SF models: intra delta, prediction residual, joint g, joint nbc
+SF_INTRA, SF_PRED, SF_JOINT_G, SF_JOINT_NBC = 0, 1, 2, 3
+JOINT_ESCAPE = NSYM_SF - 1  # the joint fields' escape symbol (a raw value follows)
 MAX_EG_BITS = 24
 MAX_ESCAPE = (1 << 15) - ESCAPE  # |q| <= 2**15 (quant.QMAX)
 
@@ -110,7 +117,7 @@ def _geometric(nsym: int, mean: float, two_sided: bool) -> NDArray[np.int32]:
 
 
 def initial_models() -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int32]]:
-    """Fresh model tables: (mag[N_CTX, 18], sf[3, 32], ms[1, 2])."""
+    """Fresh model tables: (mag[N_CTX, 18], sf[4, 32], ms[1, 2])."""
     mag = np.stack([_geometric(NSYM_MAG, float(m), False) for m in MAG_MEANS])
     sf = np.stack([_geometric(NSYM_SF, m, True) for m in SF_MEANS])
     ms = np.array([[PRIOR_TOTAL // 2, PRIOR_TOTAL // 2]], dtype=np.int32)
@@ -439,12 +446,34 @@ def sf_predictable(sf: NDArray[np.int32], g: NDArray[np.int32], nbc: NDArray[np.
 
 
 @njit(cache=True)
+def _enc_joint(st: NDArray[np.int64], buf: NDArray[np.uint8], sfm: NDArray[np.int32],
+               stot: NDArray[np.int32], m: int, d: int, raw: int, width: int) -> None:
+    """A second channel's field as its difference ``d`` from the first channel's, a symbol of
+    SF model ``m`` (offset 16, ``d`` in -16..14), or the escape and the field raw."""
+    if -SF_OFFSET <= d < JOINT_ESCAPE - SF_OFFSET:
+        enc_symbol(st, buf, sfm, stot, m, d + SF_OFFSET)
+    else:
+        enc_symbol(st, buf, sfm, stot, m, JOINT_ESCAPE)
+        enc_bits(st, buf, raw, width)
+
+
+@njit(cache=True)
+def _dec_joint(st: NDArray[np.int64], buf: NDArray[np.uint8], n: int, sfm: NDArray[np.int32],
+               stot: NDArray[np.int32], m: int, first: int, width: int) -> int:
+    """Mirror of :func:`_enc_joint`: the second channel's field."""
+    sym = dec_symbol(st, buf, n, sfm, stot, m)
+    if sym == JOINT_ESCAPE:
+        return dec_bits(st, buf, n, width)
+    return first + sym - SF_OFFSET
+
+
+@njit(cache=True)
 def encode_payload(
     q: NDArray[np.int32], sf: NDArray[np.int32], g: NDArray[np.int32], nbc: NDArray[np.int32],
     nf: NDArray[np.int32], ms: NDArray[np.uint8], stereo_ms: bool, coarse: bool,
     edges: NDArray[np.int32], mag0: NDArray[np.int32], sf0: NDArray[np.int32],
     ms0: NDArray[np.int32], buf: NDArray[np.uint8], pf_bits: int, pf_t: int, pf_q: int,
-    ref: NDArray[np.int32], pred: int,
+    ref: NDArray[np.int32], pred: int, joint: bool = False,
 ) -> int:
     """Range-code one frame. Returns bytes written to ``buf`` or ERR_OVERRUN.
 
@@ -467,8 +496,12 @@ def encode_payload(
     if pred >= 0:
         enc_bits(st, buf, pred, 1)
     for c in range(nch):
-        enc_bits(st, buf, g[c], 8)
-        enc_bits(st, buf, nbc[c], wnbc)
+        if joint and c == 1:
+            _enc_joint(st, buf, sfm, stot, SF_JOINT_G, g[1] - g[0], g[1], 8)
+            _enc_joint(st, buf, sfm, stot, SF_JOINT_NBC, nbc[1] - nbc[0], nbc[1], wnbc)
+        else:
+            enc_bits(st, buf, g[c], 8)
+            enc_bits(st, buf, nbc[c], wnbc)
         enc_bits(st, buf, nf[c], 3)
     if stereo_ms:
         nbmax = max(nbc[0], nbc[1])
@@ -641,6 +674,7 @@ def decode_payload(
     q: NDArray[np.int32], sf: NDArray[np.int32], g: NDArray[np.int32], nbc: NDArray[np.int32],
     nf: NDArray[np.int32], ms: NDArray[np.uint8], pf_bits: int, pf: NDArray[np.int32],
     ref: NDArray[np.int32], pred_bit: bool, ref_ok: bool, pred_out: NDArray[np.int32],
+    joint: bool = False,
 ) -> int:
     """Inverse of :func:`encode_payload` (its mirrored pair) into preallocated outputs
     (``pf_bits`` 0: no post-filter fields; else ``pf`` receives ``T - T_min`` and the gain index;
@@ -668,8 +702,14 @@ def decode_payload(
             return ERR_NO_REFERENCE
     pred_out[0] = pred
     for c in range(nch):
-        g[c] = dec_bits(st, buf, n, 8)
-        nbc[c] = dec_bits(st, buf, n, wnbc)
+        if joint and c == 1:
+            g[1] = _dec_joint(st, buf, n, sfm, stot, SF_JOINT_G, g[0], 8)
+            nbc[1] = _dec_joint(st, buf, n, sfm, stot, SF_JOINT_NBC, nbc[0], wnbc)
+            if g[1] < 0 or g[1] > 255 or nbc[1] < 0:
+                return ERR_BAD_VALUE
+        else:
+            g[c] = dec_bits(st, buf, n, 8)
+            nbc[c] = dec_bits(st, buf, n, wnbc)
         nf[c] = dec_bits(st, buf, n, 3)
         if nbc[c] > nb:
             return ERR_BAD_VALUE

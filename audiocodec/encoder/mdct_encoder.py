@@ -86,7 +86,8 @@ class MdctEncoder:
         dither: bool, tuning: AdaptiveTuning | None,
         observer: Callable[[FrameStats], None] | None, signal: str = "auto",
         postfilter: bool | None = None, fec: bool = False, sf_predict: bool | None = None,
-        max_hz: float | None = None, empty_silent: bool = False, **_unused: Any,
+        max_hz: float | None = None, empty_silent: bool = False, joint_fields: bool | None = None,
+        **_unused: Any,
     ) -> None:
         max_br = MAX_BITRATE_PER_CHANNEL * channels
         if quality is None and not MIN_BITRATE <= bitrate <= max_br:
@@ -154,6 +155,9 @@ class MdctEncoder:
         # a multistream sub-stream: a frame that codes nothing goes out as its info byte alone,
         # which the multistream packet sends as an empty sub-packet (multistream.layout)
         self.empty_silent = bool(empty_silent) and not self.fec
+        # a second channel's g and band count as differences from the first's (the
+        # joint_fields record); multistream sub-streams code them raw (its header has no record)
+        self.joint_fields = channels == 2 if joint_fields is None else bool(joint_fields) and channels == 2
         self._fec_rate = _RateState()
         self._fec_section = b""  # the copy the next packet carries
         if self.fec and quality is None and FEC_SHARE * self._frame_budget() - 8 < FEC_MIN_BITS:
@@ -207,6 +211,7 @@ class MdctEncoder:
                               if self._pitch is not None else ())
         ext += ((aqc.TAG_FEC, b""),) if self.fec else ()
         ext += (aqc.sf_predict_record(self.sf_interval),) if self.sf_interval is not None else ()
+        ext += ((aqc.TAG_JOINT_FIELDS, b""),) if self.joint_fields else ()
         return aqc.StreamHeader(aqc.MODE_MDCT, c.channels, c.sample_rate, c.frame_size, c.overlap,
                                 c.delay, br, total, serial, 1,
                                 aqc.FLAG_BLOCK_SWITCHING if c.block_switching else 0, ext)
@@ -493,7 +498,7 @@ class MdctEncoder:
         r = entropy.encode_payload(
             q, sf, g, self._nbc, nf, plan.ms_flags,
             bool(plan.info & INFO_MS), self.coarse_sf, edges, mag0, sf0, ms0, self._buf,
-            self._pf_bits, *self._pf_fields, self._ref, pred,
+            self._pf_bits, *self._pf_fields, self._ref, pred, self.joint_fields,
         )
         if r < 0:
             raise FrameError("frame payload exceeds the format's maximum frame size")

@@ -63,12 +63,13 @@ class MultistreamEncoder:
         # the pitch post-filter is for 1-2 channel streams (its record does not reach sub-streams);
         # sf_predict's does (layout.sub_header), so the option goes to every sub-stream as given
         options["postfilter"] = False
+        options.pop("joint_fields", None)  # a 2-channel stream's record, not a multistream one's
         for s, k in enumerate(self._widths):
             rate = MIN_BITRATE if self._is_lfe[s] else max(MIN_BITRATE, round((bitrate - lfe) * k / full))
             self._coders.append(MdctEncoder(sample_rate, k, bitrate=rate, quality=quality,
                                             serial=(serial + s) & 0xFFFFFFFF, observer=observer,
                                             max_hz=LFE_CODED_HZ if self._is_lfe[s] else None,
-                                            empty_silent=True, **options))
+                                            empty_silent=True, joint_fields=False, **options))
         self._columns = [np.asarray(lay.wav_columns(s), np.intp) for s in range(lay.streams)]
         first = self._coders[0]
         self.config = first.config
