@@ -187,9 +187,9 @@ class Encoder:
         first's (the ``joint_fields`` header record; None: on in 2-channel MDCT streams).
     block_switching : bool
         Let transients switch MDCT frames to short blocks: 8 a frame ahead in the default
-        mode; in ``low_delay`` N/L blocks of the overlap L with no look-ahead, after a
-        stream's first 0.25 s (4 of 2 ms at 48 kHz; layouts whose hop is not a multiple of 16
-        samples and of L do not switch, e.g. 11.025 kHz).
+        mode; in ``low_delay`` N/L blocks of the overlap L with no look-ahead (with the
+        adaptive quantizer not in a stream's first 0.25 s; 4 of 2 ms at 48 kHz; layouts whose
+        hop is not a multiple of 16 samples and of L do not switch, e.g. 11.025 kHz).
     frame_size : int or None
         MDCT hop or ADPCM packet size in samples (None: the mode's default).
     adpcm_method : {"greedy", "search"}

@@ -642,7 +642,7 @@ def _clicks(seed: int = 11, sr: int = 48000) -> tuple[np.ndarray, list[int]]:
 
 
 def test_low_delay_short_blocks_cut_pre_echo() -> None:
-    """Low delay switches music frames with an attack to 4 short blocks of 2 ms, without
+    """Low delay switches frames with an attack to 4 short blocks of 2 ms, without
     look-ahead (the latency stays N + L) and without slope bits; the coding error in the
     2.5 ms before each click falls by more than 3 dB against the same stream without
     switching (6.7 dB when written). A click in the stream's first 0.25 s stays in a long

@@ -25,7 +25,7 @@ changed the long-hop adaptive streams between 16k and 48k per channel, encode an
 ``shape_alpha_mid_short_hop`` 0.95 the low-delay ones from 16k per channel.
 The LFE's band limit (no bin above 150 Hz, long blocks) and budget (5500), and empty sub-packets
 for frames that code nothing, changed the two 5.1 digests, encode and decode.
-Short blocks in low delay (music frames, N/L blocks of the overlap; the header's block-switching
+Short blocks in low delay (N/L blocks of the overlap; the header's block-switching
 flag) changed the five low-delay digests, encode and decode; the default-mode ones did not move.
 Noise fill in short-block frames, shaped to the blocks' coded energy (``quant.fill_gains``),
 changed the two 5.1 digests, encode and decode, and the decode of ``ld_postfilter_mono_20k``

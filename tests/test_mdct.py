@@ -194,3 +194,17 @@ def test_low_overlap_block_switching_needs_the_overlap_to_divide_the_hop() -> No
     assert not aqc.StreamHeader.unpack(
         audiocodec.Encoder(48000, 1, low_delay=True, block_switching=False).header
     ).flags & aqc.FLAG_BLOCK_SWITCHING
+
+
+def test_a_header_whose_overlap_does_not_tile_the_hop_builds_a_decoder() -> None:
+    """Without block switching an overlap need not divide the hop (80 / 24): the decoder's
+    tables build (short-block ones at 8 blocks), and a full-overlap layout's short-block band
+    table keeps the general rule at any hop."""
+    from audiocodec.core.bands import band_edges
+    from audiocodec.core.layout import SHORT_BLOCKS
+
+    cfg = MdctConfig(48000, 1, 80, 24, "kbd", False)
+    assert cfg.short_blocks == SHORT_BLOCKS and cfg.max_bands > 0
+    full = MdctConfig(48000, 1, 256, 256, "kbd", True)
+    assert np.array_equal(full.edges_short, band_edges(48000, 256, 8))
+    assert not np.array_equal(band_edges(48000, 256, 8), band_edges(48000, 256, 8, True))

@@ -33,8 +33,12 @@ MAX_BANDS = 127  # the payload codes the number of coded bands in 7 bits
 
 
 @lru_cache(maxsize=32)
-def band_edges(sample_rate: int, n: int, multiple: int = 1) -> NDArray[np.int32]:
+def band_edges(sample_rate: int, n: int, multiple: int = 1, low_overlap: bool = False) -> NDArray[np.int32]:
     """Band edges in bins for ``n`` bins spanning 0..sample_rate/2.
+
+    The ``SHORT_*`` rule serves short hops' long frames and, in a low-overlap layout
+    (``low_overlap``), their short-block frames too; a full-overlap layout's short-block
+    table keeps the general rule at any hop (its files predate the low-overlap short frames).
 
     Returns int32 ``(n_bands + 1,)``, strictly increasing, from 0 to ``n``,
     every edge a multiple of ``multiple``.
@@ -43,7 +47,7 @@ def band_edges(sample_rate: int, n: int, multiple: int = 1) -> NDArray[np.int32]
         raise InputError(f"n={n} is not a multiple of {multiple}")
     bin_hz = sample_rate / (2.0 * n)
     lo_hz, rel, hi_hz = MIN_BAND_HZ, REL_WIDTH, MAX_BAND_HZ
-    if bin_hz > SHORT_HOP_BIN_HZ:
+    if bin_hz > SHORT_HOP_BIN_HZ and (multiple == 1 or low_overlap):
         lo_hz, rel, hi_hz = SHORT_MIN_BAND_HZ, SHORT_REL_WIDTH, SHORT_MAX_BAND_HZ
     min_w = max(2, multiple)
     edges = [0]

@@ -483,7 +483,8 @@ def encode_payload(
     g, nbc, nf: (C,) int32; ms: (nb,) uint8 band flags; edges: (nb+1,) int32;
     pf_t, pf_q: the pitch post-filter's fields, coded when ``pf_q >= 0`` (info bit 6);
     pred: -1 no prediction bit (a stream without ``sf_predict``), 0 the bit i = 0, 1 a
-    predicted frame against ``ref`` (C, nb) (``sf_predictable`` must hold).
+    predicted frame against ``ref`` (C, nb) (``sf_predictable`` must hold); ``joint``: a
+    ``joint_fields`` stream (the second channel's g and band count as differences).
     """
     st = np.zeros(8, dtype=np.int64)
     enc_init(st)
@@ -679,7 +680,8 @@ def decode_payload(
     """Inverse of :func:`encode_payload` (its mirrored pair) into preallocated outputs
     (``pf_bits`` 0: no post-filter fields; else ``pf`` receives ``T - T_min`` and the gain index;
     ``pred_bit``: the stream has the prediction bit, ``pred_out[0]`` receives it; a predicted
-    frame is decoded against ``ref`` when ``ref_ok``, else ERR_NO_REFERENCE).
+    frame is decoded against ``ref`` when ``ref_ok``, else ERR_NO_REFERENCE; ``joint`` as in
+    :func:`encode_payload`).
 
     Returns 0, or a negative error code when a value is out of range or the
     coder read far past the end of the payload. Every loop is bounded by the

@@ -38,7 +38,7 @@ encoder decides a frame ahead. In a low-overlap layout (``L < N``, ``N`` a multi
 ``L``) it holds ``S = N / L`` blocks of ``L`` (4 of 96 samples at 48 kHz in low delay), each
 block's slopes the long overlap, as CELT's transient frames: no transition window, no
 look-ahead, and info bits 0 and 1 change nothing (an encoder writes them 0). Short frames
-use the band table of ``band_edges(rate, N, S)`` (:mod:`.bands`). Their noise fill takes the
+use the band table of ``band_edges(rate, N, S, L < N)`` (:mod:`.bands`). Their noise fill takes the
 time envelope of what the frame coded (:func:`audiocodec.core.quant.fill_gains`). Streams
 written before the tenth session had no low-overlap short frames (their headers never set
 the flag) and no noise fill in any short frame.
@@ -150,9 +150,9 @@ class MdctConfig:
         a low-overlap one ``N / L`` blocks of ``L``, each block's slopes the long overlap's, so
         a short frame needs no transition windows and no look-ahead (as CELT's transient
         frames)."""
-        if self.overlap < self.frame_size:
+        if self.overlap < self.frame_size and self.frame_size % self.overlap == 0:
             return self.frame_size // self.overlap
-        return SHORT_BLOCKS
+        return SHORT_BLOCKS  # (a low-overlap layout that does not tile cannot switch: header check)
 
     @property
     def switch_lookahead(self) -> bool:
@@ -170,7 +170,7 @@ class MdctConfig:
 
     @cached_property
     def edges_short(self) -> NDArray[np.int32]:
-        return band_edges(self.sample_rate, self.frame_size, self.short_blocks)
+        return band_edges(self.sample_rate, self.frame_size, self.short_blocks, not self.switch_lookahead)
 
     @property
     def max_bands(self) -> int:

@@ -147,15 +147,16 @@ class AdaptiveTuning:
         cost Zimtohrli 0.21 at 32k and 1.0 at 48k; with the default mode's 21 ms hops 5 kHz cost
         Zimtohrli 0.42 at 32k, while 6 / 7 / 9 kHz gained +0.07 / +0.09 / +0.09 (7 kHz keeps a
         margin from that edge).
-    narrow_rate, speech_noise_band_narrow_shift_hz : float, float
-        In low-delay streams at ``narrow_rate`` (Hz) and below, the speech noise band's edge is
-        this much lower. Until the tenth session the encoder looked its first band up by band
-        count, and in 16 and 22.05 kHz low-delay streams (as many short-block bands as long
-        ones) it took the short-block layout's index, about two bands lower; every ARCTIC
-        figure above was measured so. With the lookup by block type and no shift, ARCTIC in
-        low delay lost Zimtohrli / PESQ-WB 0.081 / 0.033 at 24k and 0.340 / 0.174 at 32k (no
-        noise band at all there: 6.5 kHz falls in the 16 kHz stream's last band); 1200 Hz gives
-        the old first band at every rate of the table but 36k.
+    narrow_rates, speech_noise_band_narrow_shift_hz : (float, float), float
+        In low-delay streams at ``narrow_rates`` (16 to 22.05 kHz), the speech noise band's edge
+        is this much lower. Until the tenth session the encoder looked its first band up by band
+        count, and in 16, 20 and 22.05 kHz low-delay streams (as many short-block bands as long
+        ones; not at 8, 11.025, 12 or 24 kHz) it took the short-block layout's index, about two
+        bands lower; every ARCTIC figure above was measured so (rates inside the range where the
+        counts differed, e.g. 18 kHz, now take the shift too, unmeasured). With the lookup by
+        block type and no shift, ARCTIC in low delay lost Zimtohrli / PESQ-WB 0.081 / 0.033 at
+        24k and 0.340 / 0.174 at 32k (no noise band at all there: 6.5 kHz falls in the 16 kHz
+        stream's last band); 1200 Hz gives the old first band at every rate of the table but 36k.
     music_noise_band, music_noise_band_short_hop, music_band_wait_s : tuple of (float, float), same, float
         The same in music frames (speech weight under 0.5), from higher edges: at a rate where
         coding the top octave's waveform leaves 2-3 dB SNR (about 16 kbit/s per channel, 10-20
@@ -225,7 +226,7 @@ class AdaptiveTuning:
         (24000.0, 5000.0), (32000.0, 6500.0), (48000.0, 9000.0), (64000.0, 12000.0),
         (96000.0, 16000.0), (128000.0, 24000.0))
     short_hop_s: float = 0.011
-    narrow_rate: float = 22050.0
+    narrow_rates: tuple[float, float] = (16000.0, 22050.0)
     speech_noise_band_narrow_shift_hz: float = 1200.0
     music_noise_band: tuple[tuple[float, float], ...] = (
         (12000.0, 24000.0), (16000.0, 10500.0), (24000.0, 13500.0), (32000.0, 18000.0),
@@ -261,14 +262,15 @@ class AdaptiveTuning:
                       sample_rate: float = 48000.0) -> float:
         """Lower edge of the noise band at a rate per channel and a hop (seconds), in speech
         frames or (``speech`` False) in music frames; in short-hop speech frames of streams at
-        ``narrow_rate`` and below, ``speech_noise_band_narrow_shift_hz`` lower."""
+        ``narrow_rates`` (Hz, both ends included), ``speech_noise_band_narrow_shift_hz`` lower."""
         short = hop_s <= self.short_hop_s
         if speech:
             pts = self.speech_noise_band_short_hop if short else self.speech_noise_band
         else:
             pts = self.music_noise_band_short_hop if short else self.music_noise_band
         hz = float(np.interp(bits_per_channel, [b for b, _ in pts], [f for _, f in pts]))
-        if speech and short and sample_rate <= self.narrow_rate:
+        lo, hi = self.narrow_rates
+        if speech and short and lo <= sample_rate <= hi:
             hz -= self.speech_noise_band_narrow_shift_hz
         return hz
 
