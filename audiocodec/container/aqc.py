@@ -197,6 +197,12 @@ def mdct_switching_ok(n: int) -> bool:
     return n % MDCT_SWITCHING_MULTIPLE == 0
 
 
+def mdct_blocks_tile(n: int, ovl: int) -> bool:
+    """True when a layout's short blocks tile its frame: full overlap, or ``N`` a multiple of
+    ``L`` (a low-overlap short frame is ``N / L`` blocks of ``L``)."""
+    return ovl == n or (0 < ovl and n % ovl == 0)
+
+
 def crc32(data: bytes | memoryview, seed: int = 0) -> int:
     """CRC-32/ISO-HDLC (zlib's), computed in C by binascii; ``seed`` continues a CRC."""
     return binascii.crc32(data, seed)
@@ -430,7 +436,7 @@ class StreamHeader:
                                   f"{MDCT_SWITCHING_MULTIPLE}")
             if not (8 <= ovl <= n and ovl % 2 == 0):
                 raise HeaderError(f"MDCT overlap {ovl} not an even number in 8..{n}")
-            if self.flags & FLAG_BLOCK_SWITCHING and n % ovl:
+            if self.flags & FLAG_BLOCK_SWITCHING and not mdct_blocks_tile(n, ovl):
                 raise HeaderError(f"MDCT overlap {ovl} with block switching does not divide "
                                   f"the frame size {n}")
             if self.window not in WINDOW_NAMES:

@@ -150,7 +150,7 @@ class MdctConfig:
         a low-overlap one ``N / L`` blocks of ``L``, each block's slopes the long overlap's, so
         a short frame needs no transition windows and no look-ahead (as CELT's transient
         frames)."""
-        if self.overlap < self.frame_size and self.frame_size % self.overlap == 0:
+        if self.overlap < self.frame_size and aqc.mdct_blocks_tile(self.frame_size, self.overlap):
             return self.frame_size // self.overlap
         return SHORT_BLOCKS  # (a low-overlap layout that does not tile cannot switch: header check)
 

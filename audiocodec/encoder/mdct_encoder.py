@@ -107,7 +107,8 @@ class MdctEncoder:
             raise InputError(f"frame size {n} with block switching must be a multiple of "
                              f"{aqc.MDCT_SWITCHING_MULTIPLE} (or turn block switching off)")
         # low delay switches only where its short blocks tile the frame (N / L of L samples)
-        switching = block_switching and (not low_delay or (aqc.mdct_switching_ok(n) and n % ovl == 0))
+        switching = block_switching and (not low_delay or (aqc.mdct_switching_ok(n)
+                                                            and aqc.mdct_blocks_tile(n, ovl)))
         self.config = c = MdctConfig(sample_rate, channels, n, ovl, "kbd", switching)
         self.frame_size = n
         self.delay = c.delay
@@ -157,7 +158,7 @@ class MdctEncoder:
         self.empty_silent = bool(empty_silent) and not self.fec
         # a second channel's g and band count as differences from the first's (the
         # joint_fields record); multistream sub-streams code them raw (its header has no record)
-        self.joint_fields = channels == 2 if joint_fields is None else bool(joint_fields) and channels == 2
+        self.joint_fields = channels == 2 and (joint_fields is None or bool(joint_fields))
         self._fec_rate = _RateState()
         self._fec_section = b""  # the copy the next packet carries
         if self.fec and quality is None and FEC_SHARE * self._frame_budget() - 8 < FEC_MIN_BITS:

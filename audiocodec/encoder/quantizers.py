@@ -183,8 +183,7 @@ class AdaptiveQuantizer(Quantizer):
         # the music cap on the tonal offset, from tmn_low_rate_db to tmn_max_db over tmn_music_bps
         self._tmn_music = float(np.interp(per_ch, t.tmn_music_bps, (t.tmn_low_rate_db, t.tmn_max_db)))
         self._nf_start = config.nf_start
-        self._fill_sel = {s: np.zeros((config.channels, len(config.edges(s)) - 1), np.bool_)
-                          for s in (False, True)}
+        self._fill_sel = np.zeros((config.channels, len(config.edges_long) - 1), np.bool_)
         self._pe_avg = 0.0
         self._fill_top = np.zeros(config.channels, np.int32)
         hz = config.sample_rate / 2.0 / n
@@ -300,12 +299,12 @@ class AdaptiveQuantizer(Quantizer):
         """Noise fill at each band's energy (``tuning.nf_exact``, ``tuning.speech_nf_exact``)."""
         lvl = self.tuning.nf_exact_level(self.speech * self._speech_gain)
         if not (self._noise_speech or self._music_band) or self._short:
-            lvl = 0  # music: the exact fill comes with the noise band, where it is on
+            lvl = 0  # music: with the noise band, where it is on; short frames: none
         if not lvl or not (plan.noise_fill == 1).any():
             return fixed
-        sel = self._fill_sel[self._short]
+        sel = self._fill_sel
         if not fill_bands(q, edges, nb, self._nf_start, np.ascontiguousarray(fixed), plan.noise_fill,
-                          sel, self._noise_lo[self._short, self._noise_speech], self._fill_top):
+                          sel, self._noise_lo[False, self._noise_speech], self._fill_top):
             return fixed
         plan.fill_sel, plan.fill_top = sel, self._fill_top
         rms = np.sqrt(np.maximum(self._energy, 1e-30) / self._widths[False][:nb])
