@@ -269,9 +269,11 @@ class Encoder:
         except HeaderError as e:
             raise InputError(f"header extension: {e}") from None
         for tag, _ in self.extension:
-            if tag in (aqc.TAG_PITCH_FILTER, aqc.TAG_FEC, aqc.TAG_SF_PREDICT, aqc.TAG_JOINT_FIELDS):
+            if tag in (aqc.TAG_PITCH_FILTER, aqc.TAG_FEC, aqc.TAG_SF_PREDICT, aqc.TAG_JOINT_FIELDS,
+                       aqc.TAG_NOISE_FILL_FROM):
                 raise InputError(f"header extension: the {aqc.TAG_NAMES[tag]} record is the "
-                                 f"encoder's own (postfilter=, fec=, sf_predict=, joint_fields=)")
+                                 f"encoder's own (postfilter=, fec=, sf_predict=, joint_fields=; "
+                                 f"noise_fill_from: its tuning)")
         module, cls = _ENCODERS[mode, self.channels > 2].split(":")
         make = getattr(importlib.import_module(module), cls)
         self._mode: ModeEncoder = make(

@@ -96,7 +96,7 @@ def test_header_extension_is_written_parsed_and_skipped() -> None:
     data = audiocodec.encode(x, 16000, serial=9, extension=ext)
     h = bs.StreamHeader.unpack(data)
     # the caller's records after the encoder's own (scale-factor prediction here)
-    own = (bs.sf_predict_record(16), (bs.TAG_JOINT_FIELDS, b""))
+    own = (bs.sf_predict_record(16), (bs.TAG_JOINT_FIELDS, b""), bs.noise_fill_record(32))
     assert h.extension == own + ext and h.find(bs.TAG_SOURCE_FORMAT) == b"PCM_24"
     y, _ = audiocodec.decode(data)
     plain, _ = audiocodec.decode(audiocodec.encode(x, 16000, serial=9))

@@ -33,6 +33,11 @@ changed the two 5.1 digests, encode and decode, and the decode of ``ld_postfilte
 The joint_fields record (a stereo stream's second g and band count as differences) changed
 every 2-channel MDCT digest, encode and decode (the bits saved go to the coefficients; the VBR
 one decodes as before: its steps do not depend on the bits); mono, 5.1 and ADPCM did not move.
+The noise_fill_from record (zero bands filled from 500 Hz, 1.5 kHz in the low-delay hops,
+instead of 3 kHz) and the fill cap in every frame changed every MDCT digest, encode and decode;
+ADPCM did not move. Streams written before it decode as they did: ``OLDER_STREAMS`` pins the
+PCM of two streams of the tenth session's final encoder (commit b98a157), kept in
+``tests/streams/``.
 
 The digests assume IEEE float64 arithmetic in numpy/scipy's FFT and numba's
 kernels as on the project's machines; ``python tests/test_golden.py`` prints
@@ -80,22 +85,22 @@ CASES: dict[str, tuple[int, int, float, dict[str, object]]] = {
 }
 
 GOLDEN: dict[str, tuple[str, str]] = {
-    'adaptive_stereo_96k': ('4ac6344447b4064d85d6fe107eb7cb30', '6bdeddb22d6798ed434f148194ba82a7'),
-    'adaptive_mono_32k': ('e80b7d274b129df269d864ffdb7f7cf0', '630a88dfbe2e8cc4a9410493e5998b41'),
-    'uniform_stereo_64k': ('f6ca1a12a90ca301c77d13090c9a0907', 'd28386a76c4742863e00c7d8aa8ce250'),
-    'nonuniform_stereo_64k': ('a89163644e38c9fa504aa0b754bfaa14', '8f53866c3130fb4e16110fa7ce3063f1'),
-    'uniform_dither_mono_48k': ('e24ed2fbc1f36e7e01e1ff149452ef63', '35d31e1c90682673c72c123487bc95ed'),
-    'low_delay_stereo_64k': ('eccb57390d7bfabd26e52f337fe658dc', 'b03ff860e42321849f15d81c84e01427'),
-    'low_delay_512_mono_32k': ('8313213ea5c2aac385d0512824a710a6', '00a91fcc24fb4dfec8042bd836c9343f'),
-    'ld_no_postfilter_stereo_64k': ('d83fa526da90ecccfd80454c6b58d3ff', '2bfe40856f4db7dc021a4335c27c0f54'),
-    'no_sf_predict_stereo_96k': ('41b5ce33b0db0a021dafafd4967e9a72', 'b4f1c9647cd969a8a757c0c021d51401'),
-    'ld_sf_predict_mono_32k': ('9b5d8cda6c0a82c6624d0423b830f48f', '77c6f9a0135ea2d8373ade1054d18034'),
-    'ld_postfilter_mono_20k': ('5c6a90a6c3fa277478e1011dcb4d6676', '3feb054b06df27b5938a4bd45cf744db'),
-    'surround_5_1_192k': ('20be879b91cd795d306e45164f1ded35', 'c06bc8b3bf8f2336d764338bfd909d00'),
-    'surround_5_1_no_sfp_192k': ('e61bd754e62785ea40c1c6b45e1850e1', '2440085aec3f750adfa1d0ac7b1e61a1'),
-    'vbr_q6_stereo': ('bd4fc7a486e80e93169f2219d5003f06', 'e0198569dc6a3fb7b378eba245564cc7'),
-    'vbr_q2_mono_16k': ('6935dbf441fabb7b1c8e5a86079146d9', '03b7adc784522462868f0cb5dd8e732c'),
-    'no_block_switching_stereo': ('eb8c20662b9d5e6cd031ce1958fc7e0b', 'f9bc7523b6175aeb2f30995226948fad'),
+    'adaptive_stereo_96k': ('a86087cd7e92c06663fdc915b78a9900', 'fdd9c7bc1f37cedaea91271584668587'),
+    'adaptive_mono_32k': ('15fd230cfa24ea2562bb2a9efc4680db', '5f01692a60617254e923443fdb17268f'),
+    'uniform_stereo_64k': ('964b7308ca6199f632b046cf4c46d876', 'd28386a76c4742863e00c7d8aa8ce250'),
+    'nonuniform_stereo_64k': ('54f113865292c5615750a5ce3eb19f50', '8f53866c3130fb4e16110fa7ce3063f1'),
+    'uniform_dither_mono_48k': ('92f575ac47992d088101020a38c7f76d', '35d31e1c90682673c72c123487bc95ed'),
+    'low_delay_stereo_64k': ('d68bee7c850556b224e703c4f413c036', '89fe5cde5696f1fcea1649b3197f78eb'),
+    'low_delay_512_mono_32k': ('af661744f443c8e74e11bca7cd65daa5', 'bc23eab811ca1696da044ef8c17addd5'),
+    'ld_no_postfilter_stereo_64k': ('66f7df93fc7062bd984df40fe572e30f', '8a8a7a701643186c917447fd68dd9a4d'),
+    'no_sf_predict_stereo_96k': ('7b2a25218324ce3a577c390f7a464fe3', '394bd55f0418a55e8f6b33ba6849af1e'),
+    'ld_sf_predict_mono_32k': ('9c41ebe690294faf8a17b3c2d2871fb5', '2d3d089464dac34cdf536623d62fa0e2'),
+    'ld_postfilter_mono_20k': ('9c104cddf11dbe3a2b5093a47265a9d8', 'ee4b227c3f62c5b6bbe523a8f2cc3e34'),
+    'surround_5_1_192k': ('152d1b7f1b64e1fadba67e1b39322cc0', '5d79b58cd19373f248bdcda9b2038ae8'),
+    'surround_5_1_no_sfp_192k': ('4e2da2f2e1f52e94ef36f44ed568462f', '77bf5ca8be3e623f04be5f538cd6b44c'),
+    'vbr_q6_stereo': ('b8148d41e6ac0a3da12da659b6e7ab8b', '097e94be99fe3ae06123dc67bf1da112'),
+    'vbr_q2_mono_16k': ('a0be04664f7683ee9e5784103d53829d', '8ee23538442580b5401588adf55986f4'),
+    'no_block_switching_stereo': ('99b03cdddc3fe9ce880bddbaded80785', 'c56ab685dc149387c5e1be2ddb50a89a'),
     'adpcm_greedy_stereo': ('23f3cedf220dec52b3d117e2136e4f0c', 'caac5eb59a10248d6c07cc0ad912c19d'),
     'adpcm_search_mono': ('fc4e5d4f6f3877153b5f64d874e6d6ed', '1638fc17fd6ca1f1c477d4f720d29823'),
 }
@@ -113,6 +118,22 @@ def digests(name: str) -> tuple[str, str]:
     data = audiocodec.encode(x, rate, serial=0x5EED, **opts)
     y, _ = audiocodec.decode(data)
     return hashlib.md5(data).hexdigest(), hashlib.md5(np.ascontiguousarray(y).tobytes()).hexdigest()
+
+
+# streams of an older encoder -> md5 of the float32 PCM that encoder's decoder gave them
+OLDER_STREAMS: dict[str, str] = {
+    "b98a157_default_stereo_32k.aqc": "fe9e09d50c95188202f22203d1562aca",
+    "b98a157_lowdelay_stereo_48k.aqc": "d010c3680467e7472e57b30017631e66",
+}
+
+
+@pytest.mark.parametrize("name", sorted(OLDER_STREAMS))
+def test_older_streams_decode_as_they_did(name: str) -> None:
+    """A stream without the noise_fill_from record keeps the 3 kHz rule (and every other
+    record it has its meaning): the PCM is bit-identical to the old decoder's."""
+    data = (Path(__file__).resolve().parent / "streams" / name).read_bytes()
+    y, _ = audiocodec.decode(data)
+    assert hashlib.md5(np.ascontiguousarray(y, dtype="<f4").tobytes()).hexdigest() == OLDER_STREAMS[name]
 
 
 # IMA ADPCM WAV files written by encode_file: name -> (channels, rate, options)

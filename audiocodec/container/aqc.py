@@ -86,7 +86,16 @@ records so that rewriting the header preserves them. Tags defined so far:
                            the second channel's g and coded-band count are
                            coded as their differences from the first's
                            (:mod:`audiocodec.core.entropy`)
-    0x84 .. 0xFF           reserved, critical
+    0x84  noise_fill_from  critical; u16 bin k0, 0..N (N = frame_size); only
+                           in MDCT streams: the first bin a zero band may be
+                           noise filled from (the rule is ``quant.noise_filled``);
+                           a stream without the record fills from bin
+                           floor(3000 / (sample_rate / 2) * N), computed in
+                           float64 (``layout.noise_fill_start``), as every
+                           stream before the eleventh session did; in a
+                           multistream stream it applies to every sub-stream
+                           (:mod:`audiocodec.multistream.layout`)
+    0x85 .. 0xFF           reserved, critical
 
 Codec packet (what :class:`audiocodec.Encoder` returns and
 :class:`audiocodec.Decoder` takes; 1 .. 65535 bytes)::
@@ -167,11 +176,12 @@ TAG_PITCH_FILTER = 0x80
 TAG_FEC = 0x81
 TAG_SF_PREDICT = 0x82
 TAG_JOINT_FIELDS = 0x83
+TAG_NOISE_FILL_FROM = 0x84
 TAG_NAMES = {TAG_PADDING: "padding", TAG_SOURCE_RATE: "source_rate",
              TAG_SOURCE_FORMAT: "source_format", TAG_CHANNEL_MAP: "channel_map",
              TAG_SEEK_INDEX: "seek_index", TAG_TEXT_TAGS: "text_tags",
              TAG_PITCH_FILTER: "pitch_filter", TAG_FEC: "fec", TAG_SF_PREDICT: "sf_predict",
-             TAG_JOINT_FIELDS: "joint_fields"}
+             TAG_JOINT_FIELDS: "joint_fields", TAG_NOISE_FILL_FROM: "noise_fill_from"}
 
 # frame-size field ranges (the one home of these rules; encoders check against them)
 MDCT_FRAME_MIN, MDCT_FRAME_MAX, MDCT_FRAME_MULTIPLE = 64, 2048, 8
@@ -245,6 +255,9 @@ def _check_record(tag: int, value: bytes, channels: int) -> None:
     elif tag == TAG_SF_PREDICT:
         if n != 2 or struct.unpack("<H", value)[0] < 1:
             raise HeaderError(f"sf_predict record must be a u16 in 1..65535, got {value.hex()}")
+    elif tag == TAG_NOISE_FILL_FROM:
+        if n != 2:
+            raise HeaderError(f"noise_fill_from record must be a u16, got {n} bytes")
     elif tag & TAG_CRITICAL:
         raise HeaderError(f"header extension tag 0x{tag:02x} is critical and unknown to this decoder")
 
@@ -268,6 +281,18 @@ def sf_predict_record(interval: int) -> tuple[int, bytes]:
 def sf_predict_interval(h: StreamHeader) -> int | None:
     """The intra interval K of a stream whose frames may predict their scale factors, or None."""
     value = h.find(TAG_SF_PREDICT)
+    return None if value is None else int(struct.unpack("<H", value)[0])
+
+
+def noise_fill_record(first_bin: int) -> tuple[int, bytes]:
+    """The ``noise_fill_from`` record: zero bands from bin ``first_bin`` on may be noise filled."""
+    return TAG_NOISE_FILL_FROM, struct.pack("<H", first_bin)
+
+
+def noise_fill_bin(h: StreamHeader) -> int | None:
+    """The first bin a zero band may be noise filled from, or None (no record: the rule of
+    streams without it, ``layout.noise_fill_start``)."""
+    value = h.find(TAG_NOISE_FILL_FROM)
     return None if value is None else int(struct.unpack("<H", value)[0])
 
 
@@ -418,6 +443,11 @@ class StreamHeader:
             raise HeaderError("joint_fields record in a stream other than 2-channel MDCT")
         if self.find(TAG_SF_PREDICT) is not None and self.mode != MODE_MDCT:
             raise HeaderError("sf_predict record in a stream other than MDCT")
+        v = self.find(TAG_NOISE_FILL_FROM)  # (its length is _check_record's, run by pack/unpack)
+        k0 = int.from_bytes(v[:2], "little") if v is not None else None
+        if k0 is not None and (self.mode != MODE_MDCT or k0 > self.frame_size):
+            raise HeaderError(f"noise_fill_from record (bin {k0}) in a stream other than MDCT "
+                              f"or past its frame size {self.frame_size}")
         if self.flags & ~FLAG_BLOCK_SWITCHING:
             raise HeaderError(f"header flags {self.flags:#04x} use bits version 2 does not define")
         if self.mode not in MODE_NAMES:

@@ -57,7 +57,8 @@ class MdctDecoder:
 
     def __init__(self, h: aqc.StreamHeader, observer: Callable[[FrameStats], None] | None = None):
         self.config = MdctConfig(h.sample_rate, h.channels, h.frame_size, h.overlap,
-                                 aqc.WINDOW_NAMES[h.window], bool(h.flags & aqc.FLAG_BLOCK_SWITCHING))
+                                 aqc.WINDOW_NAMES[h.window], bool(h.flags & aqc.FLAG_BLOCK_SWITCHING),
+                                 aqc.noise_fill_bin(h))
         self.channels = h.channels
         self._observer = observer
         n = h.frame_size

@@ -45,7 +45,8 @@ the flag) and no noise fill in any short frame.
 
 This module is the one home of: the info bits, the frame-size and overlap
 rules, the window and short-block layout, the band edges (via
-:mod:`.bands`) and the first bin that may be noise filled.
+:mod:`.bands`) and the first bin that may be noise filled (the header's ``noise_fill_from``
+record, or the rule of the streams without it).
 """
 
 from __future__ import annotations
@@ -101,7 +102,8 @@ def frame_layout(sample_rate: int, low_delay: bool, frame_size: int | None) -> t
 
 
 def noise_fill_start(sample_rate: int, n: int) -> int:
-    """First bin that may be noise filled in a frame of ``n`` bins (``NF_MIN_HZ``)."""
+    """First bin that may be noise filled in a frame of ``n`` bins of a stream without the
+    ``noise_fill_from`` record (``NF_MIN_HZ``, in float64 as written)."""
     return int(NF_MIN_HZ / (sample_rate / 2.0) * n)
 
 
@@ -135,6 +137,7 @@ class MdctConfig:
     overlap: int
     window: str = "kbd"
     block_switching: bool = True
+    nf_bin: int | None = None  # the noise_fill_from record's bin (None: no record)
 
     @property
     def delay(self) -> int:
@@ -178,6 +181,10 @@ class MdctConfig:
 
     @cached_property
     def nf_start(self) -> int:
+        """First bin a zero band may be noise filled from: the ``noise_fill_from`` record's,
+        else the rule of the streams without it (:func:`noise_fill_start`)."""
+        if self.nf_bin is not None:
+            return self.nf_bin
         return noise_fill_start(self.sample_rate, self.frame_size)
 
     def edges(self, short: bool) -> NDArray[np.int32]:

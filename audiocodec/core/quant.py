@@ -105,7 +105,7 @@ def step_of(sf: NDArray[np.integer] | int) -> NDArray[np.float64]:
     return np.asarray(2.0 ** ((np.asarray(sf, dtype=np.float64) - SF_BIAS) / 4.0))
 
 
-NF_MIN_HZ = 3000.0  # bands starting below this are never noise filled (tonal, easily unmasked)
+NF_MIN_HZ = 3000.0  # streams without the noise_fill_from record fill no band starting below this
 NF_STEP_16THS = 16.0  # noise-fill level k means RMS = k/16 of the band's step
 
 

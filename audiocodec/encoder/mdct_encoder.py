@@ -38,7 +38,7 @@ from .pitch import min_bitrate as min_pf_bitrate
 from .quantizers import Plan, Quantizer, fill_bands, make_quantizer, zero_bands
 from .signal import SignalClassifier
 from .transient import frame_has_attack
-from .tuning import AdaptiveTuning
+from .tuning import DEFAULT_TUNING, AdaptiveTuning
 
 if TYPE_CHECKING:
     from ..stream import Fifo
@@ -77,6 +77,12 @@ class _RateState:
         self.last_g = g
 
 
+def noise_fill_bin(sample_rate: int, n: int, hz: float) -> int:
+    """The ``noise_fill_from`` bin for a lowest filled frequency ``hz``: the bin holding it,
+    ``floor(hz * 2n / sample_rate)``, within 0..n."""
+    return min(n, max(0, int(hz * 2.0 * n / sample_rate)))
+
+
 class MdctEncoder:
     """Per-stream MDCT encoding state (the options are the :class:`audiocodec.Encoder`'s)."""
 
@@ -109,7 +115,10 @@ class MdctEncoder:
         # low delay switches only where its short blocks tile the frame (N / L of L samples)
         switching = block_switching and (not low_delay or (aqc.mdct_switching_ok(n)
                                                             and aqc.mdct_blocks_tile(n, ovl)))
-        self.config = c = MdctConfig(sample_rate, channels, n, ovl, "kbd", switching)
+        # zero bands are noise filled from this bin up (the noise_fill_from record)
+        fill_hz = (tuning or DEFAULT_TUNING).noise_fill_from_hz(n / sample_rate)
+        self.config = c = MdctConfig(sample_rate, channels, n, ovl, "kbd", switching,
+                                     noise_fill_bin(sample_rate, n, fill_hz))
         self.frame_size = n
         self.delay = c.delay
         # a band-limited sub-stream (the LFE): long blocks only, and no bin above max_hz is
@@ -213,6 +222,7 @@ class MdctEncoder:
         ext += ((aqc.TAG_FEC, b""),) if self.fec else ()
         ext += (aqc.sf_predict_record(self.sf_interval),) if self.sf_interval is not None else ()
         ext += ((aqc.TAG_JOINT_FIELDS, b""),) if self.joint_fields else ()
+        ext += (aqc.noise_fill_record(c.nf_start),)
         return aqc.StreamHeader(aqc.MODE_MDCT, c.channels, c.sample_rate, c.frame_size, c.overlap,
                                 c.delay, br, total, serial, 1,
                                 aqc.FLAG_BLOCK_SWITCHING if c.block_switching else 0, ext)
@@ -485,11 +495,10 @@ class MdctEncoder:
         sf = self._sf  # all bands: the kernels read bands below nb only (a view would copy)
         rate.noise_fields(plan.coefs, q, sf, edges, self._nbc, self.config.nf_start, plan.noise_fill,
                           nf)
-        if at_top:  # coded at zero_g: no band's fill may swamp it (rate.cap_fill)
-            rate.cap_fill(plan.coefs, q, sf, edges, self._nbc, self.config.nf_start, nf, self.coarse_sf)
-        elif self._q.fill_cap > 0:  # a voice's exact fill (AdaptiveTuning.speech_fill_cap)
-            rate.cap_fill(plan.coefs, q, sf, edges, self._nbc, self.config.nf_start, nf, self.coarse_sf,
-                          self._q.fill_cap)
+        # no band's fill may swamp it (rate.cap_fill): a voice's exact fill has its own cap
+        # (AdaptiveTuning.speech_fill_cap); every other frame, and one coded at zero_g, FILL_CAP
+        cap = self._q.fill_cap if self._q.fill_cap > 0 and not at_top else rate.FILL_CAP
+        rate.cap_fill(plan.coefs, q, sf, edges, self._nbc, self.config.nf_start, nf, self.coarse_sf, cap)
         g[:] = sf[:, 0]
         pred = self._pred
         if pred == 1:  # predict when the estimate says it is cheaper (and the residuals fit)

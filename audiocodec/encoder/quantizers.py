@@ -151,7 +151,7 @@ class AdaptiveQuantizer(Quantizer):
     """Steps follow the masking threshold (equal NMR across bands).
 
     Also: bandwidth from the bitrate (:func:`bandwidth_hz`), and at low rates
-    perceptual noise substitution: noise-like bands above ``NF_MIN_HZ`` are
+    perceptual noise substitution: noise-like bands from ``config.nf_start`` up are
     sent as a step size only and rebuilt by the decoder's noise filling at the
     band's own level.
     """
@@ -318,8 +318,8 @@ class AdaptiveQuantizer(Quantizer):
         At the first search's steps a band whose energy is below ``tuning.drop_ratio``
         times the noise its step would leave (``width * step**2 / 12``) gains
         almost nothing from being coded but still pays for its nonzero values;
-        its step is raised so it quantizes to zero (noise filling, above
-        ``NF_MIN_HZ``, restores its level), and the bits go to the other bands.
+        its step is raised so it quantizes to zero (noise filling, from
+        ``config.nf_start``, restores its level), and the bits go to the other bands.
         """
         ratio = self.tuning.drop_ratio
         if ratio <= 0:

@@ -116,7 +116,7 @@ class AdaptiveTuning:
         the music shape stays.
     nf_exact, speech_nf_exact : int
         Noise fill at each band's own energy: bands the rate loop quantizes to zero (from
-        ``NF_MIN_HZ``) get the step that makes the decoder's noise (level index ``k``: RMS =
+        the ``noise_fill_from`` bin) get the step that makes the decoder's noise (level index ``k``: RMS =
         step * k / 16) match the band's RMS, instead of the frame's one median level.
         ``speech_nf_exact`` applies when the speech weight is 0.5 or more (a voice's zeroed
         bands are fricative noise; Zimtohrli on speech +0.12 at 24k), ``nf_exact`` otherwise,
@@ -186,6 +186,22 @@ class AdaptiveTuning:
         48 / 64 / 96 / 128k +0.004 / +0.038, +0.026 / +0.079, +0.020 / +0.051, +0.016 / +0.028;
         speech_alsa48_mono PESQ-WB / Zimtohrli low delay 24 / 32 / 48k +0.049 / +0.018, +0.058 /
         +0.031, +0.033 / +0.026, default -0.019 / +0.031, -0.002 / -0.001, +0.012 / +0.033.
+    noise_fill_hz, noise_fill_hz_short_hop : float
+        The lowest frequency a zero band is noise filled from (the stream's
+        ``noise_fill_from`` record; the bin holding it): 500 Hz, and 1500 Hz in hops up to
+        ``short_hop_s``. Every stream before had 3 kHz (``quant.NF_MIN_HZ``), so a band of
+        1.5-3 kHz that the rate loop zeroed was a hole: decoded band levels there were 4-12 dB
+        under the input's on the SQAM items at 48k, where libopus is within 0.4 dB. Measured
+        against 3 kHz, ViSQOL/ch / Zimtohrli, SQAM mean: default mode 24 / 32 / 48 / 64k
+        +0.089 / +0.424, +0.007 / +0.277, -0.004 / +0.078, -0.002 / +0.024, 96 / 128k within
+        0.002; low delay 48 / 64 / 96k +0.000 / +0.158, -0.002 / +0.057, -0.001 / +0.004;
+        speech_alsa48 PESQ-WB / Zimtohrli, default 24 / 32 / 48k +0.354 / +0.073, +0.151 /
+        +0.022, +0.040 / +0.003, low delay +0.158 / +0.041, +0.091 / +0.022, -0.005 /
+        -0.001 (with the fill cap in every frame, ``rate.FILL_CAP``). Edges tried (Zimtohrli
+        at 24 / 32 / 48k default, 48 / 64k low delay): default 0 Hz 3.236 / 4.145 / 4.474,
+        500 Hz 3.235 / 4.163 / 4.490, 1 kHz 3.094 / 4.090 / 4.494, 1.5 kHz 2.962 / 3.982 /
+        4.476; low delay 0 Hz 3.934 / 4.235, 800 Hz 3.954 / 4.239, 1 kHz 3.964 / 4.257,
+        1.2 kHz 3.992 / 4.253, 1.5 kHz 3.985 / 4.265, 2 kHz 3.905 / 4.217 (docs/TUNING.md).
     """
 
     full_scale_db: float = 96.0
@@ -239,6 +255,8 @@ class AdaptiveTuning:
     energy_match_steps: int = 2
     energy_match_bps: tuple[float, float] = (12000.0, 16000.0)
     energy_match_bps_short_hop: tuple[float, float] = (16000.0, 20000.0)
+    noise_fill_hz: float = 500.0
+    noise_fill_hz_short_hop: float = 1500.0
 
     def energy_share(self, bits_per_channel: float, hop_s: float) -> float:
         """``energy_match`` at a rate per channel and hop: 0 up to the gate's first rate,
@@ -273,6 +291,11 @@ class AdaptiveTuning:
         if speech and short and lo <= sample_rate <= hi:
             hz -= self.speech_noise_band_narrow_shift_hz
         return hz
+
+    def noise_fill_from_hz(self, hop_s: float) -> float:
+        """Lowest frequency a zero band may be noise filled from (the ``noise_fill_from``
+        record's bin): ``noise_fill_hz``, ``_short_hop`` for hops up to ``short_hop_s``."""
+        return self.noise_fill_hz_short_hop if hop_s <= self.short_hop_s else self.noise_fill_hz
 
     def nf_exact_level(self, speech: float) -> int:
         """Level index of the exact noise fill at a speech weight (0 = off)."""

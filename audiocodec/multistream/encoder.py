@@ -28,7 +28,7 @@ from ..core.layout import FrameStats
 from ..encoder.mdct_encoder import MAX_BITRATE_PER_CHANNEL, MIN_BITRATE, MdctEncoder
 from ..errors import InputError
 from ..stream import Fifo
-from .layout import LFE_CUTOFF_HZ, channel_map_record, layout_of, pack_packet
+from .layout import LFE_CUTOFF_HZ, channel_map_record, layout_of, pack_packet, shared_records
 
 # bit/s budgeted to the LFE as MdctEncoder counts it (it deducts about 1.4 kbit/s of .aqc page
 # framing that a sub-packet does not spend). Measured in docs/TUNING.md ("The LFE's budget"):
@@ -89,12 +89,10 @@ class MultistreamEncoder:
         return self._coders[0].lead_in()
 
     def header(self, total: int, serial: int) -> aqc.StreamHeader:
-        h = self._coders[0].header(total, serial)
-        value = h.find(aqc.TAG_SF_PREDICT)  # every sub-stream's coder has the same options
-        sfp = () if value is None else ((aqc.TAG_SF_PREDICT, value),)
+        h = self._coders[0].header(total, serial)  # every sub-stream's coder has the same options
         return aqc.StreamHeader(h.mode, self.channels, h.sample_rate, h.frame_size, h.overlap, h.delay,
                                 0 if self.quality is not None else int(self.bitrate), total, serial,
-                                h.window, h.flags, (channel_map_record(self.channels), *sfp))
+                                h.window, h.flags, (channel_map_record(self.channels), *shared_records(h)))
 
     def _feed(self, x: NDArray[np.float64]) -> None:
         """Move samples (WAV order) into the sub-streams' FIFOs; the LFE's are the low-passed ones."""

@@ -36,11 +36,11 @@ the channels without the table). Sub-stream ``s`` (0-based) decodes with the
 header's fields, its own channel count (2 for ``s < M``, else 1), the
 serial ``(serial + s) mod 2**32`` (which seeds its noise filling and
 concealment, so the channels' noise is not identical) and, of the header's
-extension, the ``sf_predict`` record alone when there is one: every sub-stream
-then predicts its scale factors from its own last frame, with the stream's
-intra packets (index % K = 0) intra in all of them, where pages start and
-seeking lands. The other coding records (``pitch_filter``, ``fec``) are for
-1-2 channel streams only.
+extension, the ``sf_predict`` and ``noise_fill_from`` records when there are:
+every sub-stream then predicts its scale factors from its own last frame, with
+the stream's intra packets (index % K = 0) intra in all of them, where pages
+start and seeking lands, and noise fills from the record's bin. The other coding
+records (``pitch_filter``, ``fec``) are for 1-2 channel streams only.
 
 Multistream packet (the codec packet's mode bytes; TOC bits 0..6 are 0, bit 7
 and the sample count of the last packet are the container's)::
@@ -152,11 +152,18 @@ def check_channel_map(h: aqc.StreamHeader) -> Layout:
     return lay
 
 
+#: the stream header's records that reach every sub-stream (the module docstring)
+SHARED_RECORDS = (aqc.TAG_SF_PREDICT, aqc.TAG_NOISE_FILL_FROM)
+
+
+def shared_records(h: aqc.StreamHeader) -> aqc.Extension:
+    """The records of ``h`` that every sub-stream decodes with, in ``SHARED_RECORDS`` order."""
+    return tuple((tag, v) for tag in SHARED_RECORDS if (v := h.find(tag)) is not None)
+
+
 def sub_header(h: aqc.StreamHeader, lay: Layout, s: int) -> aqc.StreamHeader:
     """The header sub-stream ``s`` decodes with (the module docstring says which fields)."""
-    value = h.find(aqc.TAG_SF_PREDICT)
-    return dataclasses.replace(h, channels=len(lay.stream_channels(s)),
-                               extension=() if value is None else ((aqc.TAG_SF_PREDICT, value),),
+    return dataclasses.replace(h, channels=len(lay.stream_channels(s)), extension=shared_records(h),
                                serial=(h.serial + s) & 0xFFFFFFFF)
 
 
