@@ -216,7 +216,8 @@ class AdaptiveQuantizer(Quantizer):
 
     def _floor(self, short: bool, per_ch: float) -> Callable[[NDArray[np.float64]], NDArray[np.float64]]:
         top = self.tuning.floor_top_bark(per_ch, short)
-        return lambda bark: self.tuning.min_offset(bark, top)
+        db = self.tuning.floor_db(per_ch, self.config.frame_size / self.config.sample_rate)
+        return lambda bark: self.tuning.min_offset(bark, top, db)
 
     def shape(
         self, coefs: NDArray[np.float64], lr: NDArray[np.float64], short: bool, edges: NDArray[np.int32],
