@@ -19,6 +19,7 @@ SECTIONS = (
     ("Multistream MDCT payload (3..8 channels)", "audiocodec.multistream.layout"),
     ("ADPCM payload", "audiocodec.adpcm.mode"),
     ("ADPCM packet body", "audiocodec.adpcm.packets"),
+    ("Range coder", "audiocodec.core.rangecoder"),
     ("Range-coded MDCT payload", "audiocodec.core.entropy"),
     ("Scale factors and quantization laws", "audiocodec.core.quant"),
     ("Pitch post-filter", "audiocodec.core.postfilter"),

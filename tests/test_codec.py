@@ -8,7 +8,7 @@ from numba import njit
 from support import music_like, snr_db
 
 import audiocodec
-from audiocodec.core import entropy
+from audiocodec.core import entropy, rangecoder
 from audiocodec.core.layout import INFO_LEFT_SHORT, INFO_RIGHT_SHORT, INFO_SHORT
 from audiocodec.errors import CodecError, InputError
 from audiocodec.oneshot import pack_stream
@@ -196,7 +196,7 @@ def test_entropy_roundtrip_seeded(coarse: bool, pred: int, joint: bool) -> None:
 def _magnitudes_by_helpers(q, end, mag0, buf):  # type: ignore[no-untyped-def]
     """The magnitude loop stated with the coder's helpers (the oracle of encode_magnitudes)."""
     st = np.zeros(8, dtype=np.int64)
-    entropy.enc_init(st)
+    rangecoder.enc_init(st)
     mag = mag0.copy()
     mtot = mag.sum(axis=1).astype(np.int32)
     for c in range(q.shape[0]):
@@ -206,35 +206,35 @@ def _magnitudes_by_helpers(q, end, mag0, buf):  # type: ignore[no-untyped-def]
             v = q[c, k]
             a = abs(v)
             m = entropy.context_of(2 * p1 + p2)
-            entropy.enc_symbol(st, buf, mag, mtot, m, min(a, entropy.ESCAPE))
+            rangecoder.enc_symbol(st, buf, mag, mtot, m, min(a, entropy.ESCAPE))
             if a >= entropy.ESCAPE:
-                entropy.enc_expgolomb(st, buf, a - entropy.ESCAPE)
+                rangecoder.enc_expgolomb(st, buf, a - entropy.ESCAPE)
             if a != 0:
-                entropy.enc_encode(st, buf, 1 if v < 0 else 0, 1, 2)
+                rangecoder.enc_encode(st, buf, 1 if v < 0 else 0, 1, 2)
             p2 = p1
             p1 = a
-    return entropy.enc_finish(st, buf)
+    return rangecoder.enc_finish(st, buf)
 
 
 @njit(cache=False)
 def _decode_by_helpers(buf, n, nch, end, mag0, q):  # type: ignore[no-untyped-def]
     st = np.zeros(8, dtype=np.int64)
-    entropy.dec_init(st, buf, n)
+    rangecoder.dec_init(st, buf, n)
     mag = mag0.copy()
     mtot = mag.sum(axis=1).astype(np.int32)
     for c in range(nch):
         p1 = 0
         p2 = 0
         for k in range(end[c]):
-            a = entropy.dec_symbol(st, buf, n, mag, mtot, entropy.context_of(2 * p1 + p2))
+            a = rangecoder.dec_symbol(st, buf, n, mag, mtot, entropy.context_of(2 * p1 + p2))
             if a == entropy.ESCAPE:
-                e = entropy.dec_expgolomb(st, buf, n)
+                e = rangecoder.dec_expgolomb(st, buf, n)
                 if e < 0 or e > entropy.MAX_ESCAPE:
                     return -1
                 a += e
-            t = entropy.dec_target(st, 2) if a != 0 else 0
+            t = rangecoder.dec_target(st, 2) if a != 0 else 0
             if a != 0:
-                entropy.dec_update(st, buf, n, t, 1, 2)
+                rangecoder.dec_update(st, buf, n, t, 1, 2)
             q[c, k] = -a if t == 1 else a
             p2 = p1
             p1 = a
@@ -255,18 +255,18 @@ def test_written_out_magnitude_loops_are_the_helpers() -> None:
         want, got = np.zeros(20000, np.uint8), np.zeros(20000, np.uint8)
         nw = _magnitudes_by_helpers(q, end, mag0, want)
         st = np.zeros(8, dtype=np.int64)
-        entropy.enc_init(st)
+        rangecoder.enc_init(st)
         mag = mag0.copy()
         mtot = mag.sum(axis=1).astype(np.int32)
         for c in range(2):
             entropy.encode_magnitudes(st, got, q, c, int(end[c]), mag, mtot)
-        ng = entropy.enc_finish(st, got)
+        ng = rangecoder.enc_finish(st, got)
         assert ng == nw and np.array_equal(got[:ng], want[:nw]), trial
         data = want[:nw].copy() if trial % 3 else rng.integers(0, 256, nw + 8).astype(np.uint8)
         ref_q, out_q = np.zeros_like(q), np.zeros_like(q)
         ovr = _decode_by_helpers(data, data.shape[0], 2, end, mag0, ref_q)
         st = np.zeros(8, dtype=np.int64)
-        entropy.dec_init(st, data, data.shape[0])
+        rangecoder.dec_init(st, data, data.shape[0])
         mag = mag0.copy()
         mtot = mag.sum(axis=1).astype(np.int32)
         r = 0

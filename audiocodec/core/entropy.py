@@ -1,10 +1,9 @@
-"""Range coder and the context models for one MDCT frame's payload.
+"""The context models and the layout of one MDCT frame's payload.
 
-The range coder is the classic carry-propagating byte-wise coder (32-bit
-range, 64-bit ``low`` with a cached byte for carries, renormalise when the
-range falls below 2**24), as used by LZMA. Symbols are coded against
-cumulative frequency tables; models adapt as they code and are *reset at
-every frame*, so each frame decodes on its own.
+The payload is one stream of :mod:`.rangecoder`: symbols coded against cumulative frequency
+tables whose models adapt as they code and are *reset at every frame*, so each frame decodes
+on its own. The magnitude loops write the coder's symbol step out inline (its state slots,
+:mod:`.rangecoder`); a test holds them to the coder's functions.
 
 Payload layout of one MDCT frame after its info byte (all inside one
 range-coded stream; the container frames it, see :mod:`audiocodec.container.aqc`)::
@@ -73,9 +72,35 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-TOP = 1 << 24
-LIMIT = 1 << 16  # adaptive totals stay below this (range/total >= 2**8)
-INC = 24
+from .rangecoder import CACHE as _CACHE
+from .rangecoder import CODE as _CODE
+from .rangecoder import CSIZE as _CSIZE
+from .rangecoder import DOVR as _DOVR
+from .rangecoder import DPOS as _DPOS
+from .rangecoder import DRANGE as _DRANGE
+from .rangecoder import (
+    ERR_BAD_VALUE,
+    ERR_OVERRUN,
+    TOP,
+    dec_bits,
+    dec_expgolomb,
+    dec_init,
+    dec_symbol,
+    enc_bits,
+    enc_expgolomb,
+    enc_finish,
+    enc_init,
+    enc_symbol,
+)
+from .rangecoder import FIRST as _FIRST
+from .rangecoder import LOW as _LOW
+from .rangecoder import OVF as _OVF
+from .rangecoder import POS as _POS
+from .rangecoder import RANGE as _RANGE
+from .rangecoder import (
+    adapt_model as _adapt,
+)
+
 PRIOR_TOTAL = 768
 
 NSYM_MAG = 18
@@ -85,7 +110,6 @@ SF_OFFSET = 16
 SF_MEANS = (1.0, 0.7, 1.2, 0.9)  # SF models: intra delta, prediction residual, joint g, joint nbc
 SF_INTRA, SF_PRED, SF_JOINT_G, SF_JOINT_NBC = 0, 1, 2, 3
 JOINT_ESCAPE = NSYM_SF - 1  # the joint fields' escape symbol (a raw value follows)
-MAX_EG_BITS = 24
 MAX_ESCAPE = (1 << 15) - ESCAPE  # |q| <= 2**15 (quant.QMAX)
 
 # Context thresholds on a = 2*|q[k-1]| + |q[k-2]|: context i holds a <= CTX_BOUNDS[i].
@@ -94,13 +118,6 @@ MAG_MEANS = np.array([0.12, 0.45, 0.8, 1.2, 1.8, 2.6, 4.0, 6.0, 12.0])
 N_CTX = len(CTX_BOUNDS)
 CTX_OF = np.searchsorted(CTX_BOUNDS, np.arange(CTX_BOUNDS[-2] + 1)).astype(np.int64)  # a -> ctx
 
-# encoder state slots
-_LOW, _RANGE, _CACHE, _CSIZE, _POS, _OVF, _FIRST = range(7)
-# decoder state slots
-_CODE, _DRANGE, _DPOS, _DOVR, _DR = range(5)  # _DR: range // total of the pending symbol
-
-ERR_OVERRUN = -1
-ERR_BAD_VALUE = -2
 ERR_NO_REFERENCE = -3  # a predicted frame (i = 1) and no usable reference
 
 
@@ -125,246 +142,6 @@ def initial_models() -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.i
 
 
 _MAG0, _SF0, _MS0 = initial_models()
-
-
-# ---------------------------------------------------------------- encoder
-
-
-@njit(cache=True, inline="always")
-def _put(st: NDArray[np.int64], buf: NDArray[np.uint8], byte: int) -> None:
-    if st[_FIRST] == 1:
-        # the first byte of this coder is always 0: it is not stored
-        st[_FIRST] = 0
-        return
-    p = st[_POS]
-    if p < buf.shape[0]:
-        buf[p] = byte & 0xFF
-    else:
-        st[_OVF] = 1
-    st[_POS] = p + 1
-
-
-@njit(cache=True, inline="always")
-def _shift_low(st: NDArray[np.int64], buf: NDArray[np.uint8]) -> None:
-    low = st[_LOW]
-    if low < 0xFF000000 or low >= (1 << 32):
-        carry = low >> 32
-        temp = st[_CACHE]
-        while True:
-            _put(st, buf, (temp + carry) & 0xFF)
-            temp = 0xFF
-            st[_CSIZE] -= 1
-            if st[_CSIZE] == 0:
-                break
-        st[_CACHE] = (low >> 24) & 0xFF
-    st[_CSIZE] += 1
-    st[_LOW] = (low & 0x00FFFFFF) << 8
-
-
-@njit(cache=True)
-def enc_init(st: NDArray[np.int64]) -> None:
-    st[_LOW] = 0
-    st[_RANGE] = 0xFFFFFFFF
-    st[_CACHE] = 0
-    st[_CSIZE] = 1
-    st[_POS] = 0
-    st[_OVF] = 0
-    st[_FIRST] = 1
-
-
-@njit(cache=True, inline="always")
-def enc_encode(
-    st: NDArray[np.int64], buf: NDArray[np.uint8], start: int, size: int, total: int
-) -> None:
-    r = np.int64(np.uint32(st[_RANGE]) // np.uint32(total))  # 32-bit values (see dec_target)
-    st[_LOW] += start * r
-    st[_RANGE] = size * r
-    while st[_RANGE] < TOP:
-        st[_RANGE] <<= 8
-        _shift_low(st, buf)
-
-
-@njit(cache=True, inline="always")
-def enc_bits(st: NDArray[np.int64], buf: NDArray[np.uint8], value: int, nbits: int) -> None:
-    """Raw bits, most significant first, at most 16 per call: :func:`enc_encode` of
-    ``(value, 1, 2**nbits)``, its division a shift."""
-    r = st[_RANGE] >> nbits
-    st[_LOW] += (value & ((1 << nbits) - 1)) * r
-    st[_RANGE] = r
-    while st[_RANGE] < TOP:
-        st[_RANGE] <<= 8
-        _shift_low(st, buf)
-
-
-@njit(cache=True)
-def enc_finish(st: NDArray[np.int64], buf: NDArray[np.uint8]) -> int:
-    """Flush; returns bytes written, or ERR_OVERRUN if ``buf`` was too small.
-
-    The decoder reads zero bytes past the end, so the flush writes the value in
-    ``[low, low + range)`` with the most trailing zero bits (``low`` rounded up to a
-    multiple of ``2**k`` for the largest ``k`` that stays inside): the zeros are then
-    trimmed, and the stream ends one or two bytes after its information, not four.
-    """
-    low = st[_LOW]
-    end_excl = low + st[_RANGE]
-    k = 32
-    while k > 0:
-        mask = (np.int64(1) << k) - 1
-        v = (low + mask) & ~mask
-        if v < end_excl:
-            st[_LOW] = v
-            break
-        k -= 1
-    for _ in range(5):
-        _shift_low(st, buf)
-    if st[_OVF]:
-        return ERR_OVERRUN
-    # trailing zero bytes are implied by the decoder (it reads zeros past the end)
-    n = st[_POS]
-    end = max(0, n - 4)
-    while n > end and buf[n - 1] == 0:
-        n -= 1
-    return n
-
-
-@njit(cache=True, inline="always")
-def enc_symbol(
-    st: NDArray[np.int64], buf: NDArray[np.uint8], model: NDArray[np.int32], tot: NDArray[np.int32],
-    m: int, s: int,
-) -> None:
-    start = 0
-    for i in range(s):
-        start += model[m, i]
-    enc_encode(st, buf, start, model[m, s], tot[m])
-    _adapt(model, tot, m, s)
-
-
-@njit(cache=True, inline="always")
-def _adapt(model: NDArray[np.int32], tot: NDArray[np.int32], m: int, s: int) -> None:
-    model[m, s] += INC
-    tot[m] += INC
-    if tot[m] >= LIMIT:
-        _halve(model, tot, m)
-
-
-@njit(cache=True)
-def _halve(model: NDArray[np.int32], tot: NDArray[np.int32], m: int) -> None:
-    """Model ``m``'s counts halved (rounding up) and its total recounted. Its own function:
-    inlined into every symbol's update, the rare loop made the common path several times
-    slower (numba 0.6x, measured)."""
-    t = 0
-    for i in range(model.shape[1]):
-        v = (model[m, i] + 1) >> 1
-        model[m, i] = v
-        t += v
-    tot[m] = t
-
-
-@njit(cache=True)
-def enc_expgolomb(st: NDArray[np.int64], buf: NDArray[np.uint8], v: int) -> None:
-    v1 = v + 1
-    nb = 0
-    while (v1 >> nb) > 1:
-        nb += 1
-    # nb zeros (unary length), then the nb+1 bits of v1
-    for _ in range(nb):
-        enc_bits(st, buf, 0, 1)
-    i = nb
-    while i >= 0:
-        enc_bits(st, buf, (v1 >> i) & 1, 1)
-        i -= 1
-
-
-# ---------------------------------------------------------------- decoder
-
-
-@njit(cache=True, inline="always")
-def _get(st: NDArray[np.int64], buf: NDArray[np.uint8], n: int) -> int:
-    p = st[_DPOS]
-    st[_DPOS] = p + 1
-    if p < n:
-        return int(buf[p])
-    st[_DOVR] += 1
-    return 0
-
-
-@njit(cache=True)
-def dec_init(st: NDArray[np.int64], buf: NDArray[np.uint8], n: int) -> None:
-    st[_DRANGE] = 0xFFFFFFFF
-    st[_DPOS] = 0
-    st[_DOVR] = 0
-    code = 0
-    for _ in range(4):
-        code = (code << 8) | _get(st, buf, n)
-    st[_CODE] = code
-
-
-@njit(cache=True, inline="always")
-def dec_target(st: NDArray[np.int64], total: int) -> int:
-    # range, code and total all fit in 32 bits: unsigned 32-bit divisions are the same
-    # integers as 64-bit ones and several times cheaper on common CPUs
-    r = np.uint32(st[_DRANGE]) // np.uint32(total)
-    st[_DR] = r
-    v: int = np.int64(np.uint32(st[_CODE]) // r)  # type: ignore[assignment]
-    if v >= total:
-        v = total - 1
-    return v
-
-
-@njit(cache=True, inline="always")
-def dec_update(
-    st: NDArray[np.int64], buf: NDArray[np.uint8], n: int, start: int, size: int, total: int
-) -> None:
-    r = st[_DR]  # set by dec_target for this same total
-    st[_CODE] -= start * r
-    st[_DRANGE] = size * r
-    while st[_DRANGE] < TOP:
-        st[_CODE] = ((st[_CODE] << 8) | _get(st, buf, n)) & 0xFFFFFFFF
-        st[_DRANGE] <<= 8
-
-
-@njit(cache=True, inline="always")
-def dec_bits(st: NDArray[np.int64], buf: NDArray[np.uint8], n: int, nbits: int) -> int:
-    """Mirror of :func:`enc_bits`: :func:`dec_target` and :func:`dec_update` of a
-    ``2**nbits`` total, the range's division a shift."""
-    total = 1 << nbits
-    r = st[_DRANGE] >> nbits
-    st[_DR] = r
-    v: int = np.int64(np.uint32(st[_CODE]) // np.uint32(r))  # type: ignore[assignment]
-    if v >= total:
-        v = total - 1
-    dec_update(st, buf, n, v, 1, total)
-    return v
-
-
-@njit(cache=True, inline="always")
-def dec_symbol(
-    st: NDArray[np.int64], buf: NDArray[np.uint8], n: int,
-    model: NDArray[np.int32], tot: NDArray[np.int32], m: int,
-) -> int:
-    v = dec_target(st, tot[m])
-    start = 0
-    s = 0
-    nsym = model.shape[1]
-    while s < nsym - 1 and start + model[m, s] <= v:
-        start += model[m, s]
-        s += 1
-    dec_update(st, buf, n, start, model[m, s], tot[m])
-    _adapt(model, tot, m, s)
-    return s
-
-
-@njit(cache=True)
-def dec_expgolomb(st: NDArray[np.int64], buf: NDArray[np.uint8], n: int) -> int:
-    nb = 0
-    while dec_bits(st, buf, n, 1) == 0:
-        nb += 1
-        if nb > MAX_EG_BITS:
-            return ERR_BAD_VALUE
-    v1 = 1
-    for _ in range(nb):
-        v1 = (v1 << 1) | dec_bits(st, buf, n, 1)
-    return v1 - 1
 
 
 # ---------------------------------------------------------------- frame payload
