@@ -207,7 +207,7 @@ class AdaptiveTuning:
         under the input's on the SQAM items at 48k, where libopus is within 0.4 dB. Measured
         against 3 kHz, ViSQOL/ch / Zimtohrli, SQAM mean: default mode 24 / 32 / 48 / 64k
         +0.089 / +0.424, +0.007 / +0.277, -0.004 / +0.078, -0.002 / +0.024, 96 / 128k within
-        0.002; low delay 48 / 64 / 96k +0.000 / +0.158, -0.002 / +0.057, -0.001 / +0.004;
+        0.002; low delay 48 / 64 / 96k +0.000 / +0.158, -0.002 / +0.056, -0.001 / +0.004;
         speech_alsa48 PESQ-WB / Zimtohrli, default 24 / 32 / 48k +0.354 / +0.073, +0.151 /
         +0.022, +0.040 / +0.003, low delay +0.158 / +0.041, +0.091 / +0.022, -0.005 /
         -0.001 (with the fill cap in every frame, ``rate.FILL_CAP``). Edges tried (Zimtohrli
