@@ -100,8 +100,8 @@ def iter_decode(data: bytes | memoryview | mmap.mmap, report: DecodeReport | Non
         interval = bs.pitch_filter_interval(header)
         if interval is not None:  # the post-filter's memory is clear only after a reset point
             target = postfilter.seek_packet(target + 1, interval)
-        intra = bs.sf_predict_interval(header)
-        if intra is not None:  # and the scale factors predict nothing only at an intra frame
+        intra = bs.reset_interval(header)
+        if intra is not None:  # the scale factors predict nothing at an intra frame, LFE groups start
             target = target // intra * intra
         offset, first = reader.seek_page(header, data, offset, target)
         if first > 0:

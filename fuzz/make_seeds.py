@@ -63,6 +63,8 @@ def streams() -> dict[str, bytes]:
         # the pitch post-filter's fields and FEC sections (low delay from 28 kbit/s)
         ("mdct_lowdelay_fec_postfilter", 48000, 1, 4800, {"low_delay": True, "bitrate": 32000,
                                                          "fec": True}),
+        # multistream 5.1: its sub-packets and the LFE groups (the lfe_group record)
+        ("mdct_surround_5_1", 48000, 6, 9000, {"bitrate": 192000}),
     ]
     for i, (name, rate, ch, n, opts) in enumerate(cases):
         out[name] = oneshot.encode(signal(n, ch, i), rate, serial=0x5EED0000 + i, **opts)

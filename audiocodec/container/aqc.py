@@ -95,7 +95,16 @@ records so that rewriting the header preserves them. Tags defined so far:
                            stream before the eleventh session did; in a
                            multistream stream it applies to every sub-stream
                            (:mod:`audiocodec.multistream.layout`)
-    0x85 .. 0xFF           reserved, critical
+    0x85  lfe_group        critical; u8 group size G, 1..64, then u8 bin
+                           count B, 1..255 (at most N); only in multistream
+                           streams with an LFE: the LFE is coded G packets
+                           at a time, its first B bins, in the sub-packet
+                           of every packet whose index % G is 0
+                           (:mod:`audiocodec.multistream.layout`, "LFE
+                           groups"); a stream without the record codes the
+                           LFE as a mono MDCT sub-stream, as every stream
+                           before the twelfth session did
+    0x86 .. 0xFF           reserved, critical
 
 Codec packet (what :class:`audiocodec.Encoder` returns and
 :class:`audiocodec.Decoder` takes; 1 .. 65535 bytes)::
@@ -125,7 +134,11 @@ its first sample for ADPCM, whose packets carry their predictor state. In a
 stream with the ``pitch_filter`` record the post-filter's memory must clear too:
 a decoder started at packet ``mR - 1`` (or before) is exact from packet ``mR + 2``
 on, so a seek starts at the RESET page at or before packet ``mR - 1`` for the
-largest ``m`` with ``mR + 2`` at or before the packet wanted.
+largest ``m`` with ``mR + 2`` at or before the packet wanted. In a stream with the
+``sf_predict`` record (intra interval K) and/or the ``lfe_group`` record (group size G) a
+reset point's packet index is a multiple of their reset interval (K, G, or the least common
+multiple of both: :func:`reset_interval`): there no frame predicts its scale factors and an
+LFE group starts.
 
 Versioning. A decoder reads the version byte first: version 2 is this
 layout; version 1 (the 40-byte header followed by 7-byte-framed packets,
@@ -138,6 +151,7 @@ extension records.
 from __future__ import annotations
 
 import binascii
+import math
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -177,11 +191,13 @@ TAG_FEC = 0x81
 TAG_SF_PREDICT = 0x82
 TAG_JOINT_FIELDS = 0x83
 TAG_NOISE_FILL_FROM = 0x84
+TAG_LFE_GROUP = 0x85
 TAG_NAMES = {TAG_PADDING: "padding", TAG_SOURCE_RATE: "source_rate",
              TAG_SOURCE_FORMAT: "source_format", TAG_CHANNEL_MAP: "channel_map",
              TAG_SEEK_INDEX: "seek_index", TAG_TEXT_TAGS: "text_tags",
              TAG_PITCH_FILTER: "pitch_filter", TAG_FEC: "fec", TAG_SF_PREDICT: "sf_predict",
-             TAG_JOINT_FIELDS: "joint_fields", TAG_NOISE_FILL_FROM: "noise_fill_from"}
+             TAG_JOINT_FIELDS: "joint_fields", TAG_NOISE_FILL_FROM: "noise_fill_from",
+             TAG_LFE_GROUP: "lfe_group"}
 
 # frame-size field ranges (the one home of these rules; encoders check against them)
 MDCT_FRAME_MIN, MDCT_FRAME_MAX, MDCT_FRAME_MULTIPLE = 64, 2048, 8
@@ -191,6 +207,7 @@ ADPCM_PACKET_MIN, ADPCM_PACKET_MAX = 32, 8192
 
 MIN_RATE, MAX_RATE = 8000, 48000
 MAX_CHANNELS = 8
+MAX_LFE_GROUP = 64  # the lfe_group record's largest group size
 
 _FIXED = struct.Struct("<3sBBBBBIHHIIQIH")
 assert _FIXED.size == FIXED_SIZE
@@ -258,6 +275,10 @@ def _check_record(tag: int, value: bytes, channels: int) -> None:
     elif tag == TAG_NOISE_FILL_FROM:
         if n != 2:
             raise HeaderError(f"noise_fill_from record must be a u16, got {n} bytes")
+    elif tag == TAG_LFE_GROUP:
+        if n != 2 or not 1 <= value[0] <= MAX_LFE_GROUP or value[1] < 1:
+            raise HeaderError(f"lfe_group record must be u8 1..{MAX_LFE_GROUP} and u8 1..255, "
+                              f"got {value.hex()}")
     elif tag & TAG_CRITICAL:
         raise HeaderError(f"header extension tag 0x{tag:02x} is critical and unknown to this decoder")
 
@@ -294,6 +315,26 @@ def noise_fill_bin(h: StreamHeader) -> int | None:
     streams without it, ``layout.noise_fill_start``)."""
     value = h.find(TAG_NOISE_FILL_FROM)
     return None if value is None else int(struct.unpack("<H", value)[0])
+
+
+def lfe_group_record(group: int, bins: int) -> tuple[int, bytes]:
+    """The ``lfe_group`` record: the LFE coded ``group`` packets at a time, ``bins`` bins."""
+    return TAG_LFE_GROUP, bytes([group, bins])
+
+
+def lfe_group(h: StreamHeader) -> tuple[int, int] | None:
+    """(group size G, bins B) of a stream whose LFE is coded in groups, or None."""
+    value = h.find(TAG_LFE_GROUP)
+    return None if value is None else (value[0], value[1])
+
+
+def reset_interval(h: StreamHeader) -> int | None:
+    """Packets between the indices a reset point may have (the docstring's "Reset points"):
+    the ``sf_predict`` interval K, the ``lfe_group`` size G, their least common multiple when
+    both are there, or None (any packet)."""
+    group = lfe_group(h)
+    ks = [k for k in (sf_predict_interval(h), None if group is None else group[0]) if k is not None]
+    return math.lcm(*ks) if ks else None
 
 
 def _check_text_tags(value: bytes) -> None:

@@ -39,11 +39,12 @@ ending with the page holding the packet whose TOC has the last-packet bit.
 The writer's rule (not normative) closes a page after the packet that brings
 it to ``PAGE_MS`` of audio and ``PAGE_MIN_PACKETS`` packets, at 255 packets,
 at ``PAGE_WRITE_BODY`` bytes of packets, or at the end of the stream; in a stream
-with the ``sf_predict`` record the page length is a multiple or a divisor of its
-interval K and pages end at multiples of it (:func:`page_packets`). A data page is a RESET page
-when decoding can start at its first packet: always without ``sf_predict`` (the
-packets need no state but the MDCT overlap), else when that packet's index is a
-multiple of K (it predicts nothing).
+with the ``sf_predict`` and/or ``lfe_group`` records the page length is a multiple or a divisor
+of their reset interval K (:func:`audiocodec.container.aqc.reset_interval`) and pages end at
+multiples of it (:func:`page_packets`). A data page is a RESET page when decoding can start at
+its first packet: always without those records (the packets need no state but the MDCT
+overlap), else when that packet's index is a multiple of K (it predicts nothing and starts an
+LFE group).
 
 Reading. A reader takes the leading header if it is intact, else the first
 HEADER page whose header is valid (scanning from the start of the file). It
@@ -251,8 +252,9 @@ class PageWriter:
                  min_packets: int = PAGE_MIN_PACKETS, header_repeat_s: float = HEADER_REPEAT_S) -> None:
         self.header = header
         n, rate = header.frame_size, header.sample_rate
-        # with scale-factor prediction a page starts at an intra packet, so it can be a RESET page
-        self._align = aqc.sf_predict_interval(header)
+        # with scale-factor prediction a page starts at an intra packet, with LFE groups at a
+        # group's first packet, so it can be a RESET page
+        self._align = aqc.reset_interval(header)
         self._page_packets = page_packets(n, rate, self._align, page_ms, min_packets)
         self._repeat = max(1, round(header_repeat_s * rate / n))  # packets between header copies
         self._pending: list[bytes] = []

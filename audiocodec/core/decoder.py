@@ -189,8 +189,13 @@ class MdctDecoder:
     def decode_silent(self) -> NDArray[np.float64]:
         """A frame that codes nothing (an empty multistream sub-packet): a long frame of zero
         coefficients, which leaves the scale-factor reference as it was (as its encoder does)."""
-        self._coefs[:] = 0.0
-        self._last_coefs[:] = 0.0
+        return self.decode_coefs(None)
+
+    def decode_coefs(self, coefs: NDArray[np.float64] | None) -> NDArray[np.float64]:
+        """A long frame of the given coefficients (C, N) or (N,) for mono (None: zeros), as
+        :meth:`decode_silent` (an LFE group's frame, :mod:`audiocodec.multistream.layout`)."""
+        self._coefs[:] = 0.0 if coefs is None else coefs
+        self._last_coefs[:] = self._coefs
         self._last_info = 0
         self._lost_run = 0
         self._index += 1

@@ -529,3 +529,41 @@ def decode_payload(
 def model_tables() -> tuple[NDArray[np.int32], NDArray[np.int32], NDArray[np.int32]]:
     """The shared initial model tables (read-only views)."""
     return _MAG0, _SF0, _MS0
+
+
+# ------------------------------------------------------ LFE groups (the lfe_group record)
+
+
+@njit(cache=True)
+def encode_lfe_group(q: NDArray[np.int32], g: int, mag0: NDArray[np.int32], sf0: NDArray[np.int32],
+                     ms0: NDArray[np.int32], buf: NDArray[np.uint8]) -> int:
+    """Range-code one LFE group (:mod:`audiocodec.multistream.layout`, "LFE groups"): ``g``
+    as 8 raw bits, then for each frame ``j`` of the group the magnitudes and signs of
+    ``q[j, :B]`` (q: (G, B) int32) as the magnitude loop codes a channel, the models fresh
+    at the group's start and adapting over its frames. Returns bytes written or ERR_OVERRUN.
+    Mirrored pair of :func:`decode_lfe_group`."""
+    st = np.zeros(8, dtype=np.int64)
+    enc_init(st)
+    mag, mtot, _, _, _, _ = _fresh_models(mag0, sf0, ms0)
+    enc_bits(st, buf, g, 8)
+    for j in range(q.shape[0]):
+        encode_magnitudes(st, buf, q, j, q.shape[1], mag, mtot)
+    return enc_finish(st, buf)
+
+
+@njit(cache=True)
+def decode_lfe_group(buf: NDArray[np.uint8], n: int, mag0: NDArray[np.int32], sf0: NDArray[np.int32],
+                     ms0: NDArray[np.int32], q: NDArray[np.int32], g: NDArray[np.int32]) -> int:
+    """Inverse of :func:`encode_lfe_group` into ``q`` (G, B) and ``g[0]``; 0, or a negative
+    error code for a magnitude out of range or a read far past the end (bounded loops)."""
+    st = np.zeros(8, dtype=np.int64)
+    dec_init(st, buf, n)
+    mag, mtot, _, _, _, _ = _fresh_models(mag0, sf0, ms0)
+    q[:, :] = 0
+    g[0] = dec_bits(st, buf, n, 8)
+    for j in range(q.shape[0]):
+        if decode_magnitudes(st, buf, n, q, j, q.shape[1], mag, mtot) != 0:
+            return ERR_BAD_VALUE
+        if st[_DOVR] > 16:
+            return ERR_OVERRUN
+    return 0

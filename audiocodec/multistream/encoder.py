@@ -11,11 +11,16 @@ goes ``SHARE_FLOOR`` evenly per channel (side information) and the rest in
 proportion to the PEs. A silent surround pair then lends its bits to the
 front; each sub-stream's own bit reservoir still smooths its frames. The
 LFE is low-passed at :data:`audiocodec.multistream.layout.LFE_CUTOFF_HZ`, coded in long
-blocks with no bin above ``LFE_CODED_HZ``, and gets ``LFE_BITRATE``.
+blocks with no bin above ``LFE_CODED_HZ``. By default (the ``lfe_group`` header record) it is
+coded ``LFE_GROUP`` frames at a time (the format's "LFE groups", :mod:`.layout`) at
+``LFE_GROUP_BITRATE``, one step for the group, the finest whose group fits its budget (a
+reservoir of one group's bits carries what a group left); ``lfe_group=False`` codes it as a
+mono MDCT sub-stream at ``LFE_BITRATE``, as before the twelfth session.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -24,9 +29,10 @@ from numpy.typing import NDArray
 from scipy import signal
 
 from ..container import aqc
-from ..core.layout import FrameStats
+from ..core import entropy, quant
+from ..core.layout import FrameStats, MdctConfig
 from ..encoder.mdct_encoder import MAX_BITRATE_PER_CHANNEL, MIN_BITRATE, MdctEncoder
-from ..errors import InputError
+from ..errors import FrameError, InputError
 from ..stream import Fifo
 from .layout import LFE_CUTOFF_HZ, channel_map_record, layout_of, pack_packet, shared_records
 
@@ -39,6 +45,12 @@ SHARE_FLOOR = 0.15  # part of the frame's budget split evenly per channel, the r
 LFE_STOP_HZ = 220.0  # the LFE's low-pass: flat to LFE_CUTOFF_HZ, -60 dB from here
 LFE_STOP_DB = 60.0
 LFE_CODED_HZ = 150.0  # no bin above this is coded in the LFE (the low-pass's stopband leaks)
+# LFE groups (docs/TUNING.md, "LFE groups"): 8 frames (171 ms at 48 kHz) share one step and one
+# range coder's termination, so the LFE's fixed cost is ~16 bits per 8 frames, not ~40 per frame
+LFE_GROUP = 8
+LFE_GROUP_BITRATE = 750  # bit/s of LFE sub-packets (the last sub-stream: no length byte)
+LFE_PEAK_STEPS = 64  # no step finer than the group's largest coefficient / this (about 40 dB)
+LFE_ROUND = 0.35  # |x| / step + this, truncated: a dead zone (0.2-0.4 dB over rounding at 0.5)
 
 
 class MultistreamEncoder:
@@ -46,12 +58,13 @@ class MultistreamEncoder:
 
     def __init__(self, sample_rate: int, channels: int, *, bitrate: int, quality: float | None,
                  serial: int, observer: Callable[[FrameStats], None] | None = None,
-                 **options: Any) -> None:
+                 lfe_group: bool = True, **options: Any) -> None:
         self.layout = lay = layout_of(channels)
         self.channels = channels
         self.bitrate = bitrate
         self.quality = quality
-        lfe = LFE_BITRATE if lay.lfe else 0
+        grouped = lay.lfe and lfe_group
+        lfe = (LFE_GROUP_BITRATE if grouped else LFE_BITRATE) if lay.lfe else 0
         full = channels - (1 if lay.lfe else 0)
         lo, hi = MIN_BITRATE * (lay.streams - (1 if lay.lfe else 0)) + lfe, MAX_BITRATE_PER_CHANNEL * full
         if quality is None and not lo <= bitrate <= hi:
@@ -59,12 +72,15 @@ class MultistreamEncoder:
         self._lfe_bits = float(lfe)
         self._widths = [len(lay.stream_channels(s)) for s in range(lay.streams)]
         self._is_lfe = [lay.lfe and s == lay.streams - 1 for s in range(lay.streams)]
-        self._coders = []
+        self._coders: list[Any] = []
         # the pitch post-filter is for 1-2 channel streams (its record does not reach sub-streams);
         # sf_predict's does (layout.sub_header), so the option goes to every sub-stream as given
         options["postfilter"] = False
         options.pop("joint_fields", None)  # a 2-channel stream's record, not a multistream one's
         for s, k in enumerate(self._widths):
+            if grouped and self._is_lfe[s]:
+                self._coders.append(_LfeGroupCoder(self._coders[0].config, LFE_GROUP, lfe))
+                continue
             rate = MIN_BITRATE if self._is_lfe[s] else max(MIN_BITRATE, round((bitrate - lfe) * k / full))
             self._coders.append(MdctEncoder(sample_rate, k, bitrate=rate, quality=quality,
                                             serial=(serial + s) & 0xFFFFFFFF, observer=observer,
@@ -78,6 +94,10 @@ class MultistreamEncoder:
         self._lfe = _LfeFilter(sample_rate) if lay.lfe else None
         self._lfe_col = lay.wav_columns(lay.streams - 1)[0]
         self.latency += self._lfe.delay if self._lfe else 0
+        self._group: _LfeGroupCoder | None = self._coders[-1] if grouped else None
+        if self._group is not None:
+            self.latency += (LFE_GROUP - 1) * self.frame_size  # a group waits for its last frame
+        self._queues: list[deque[bytes]] = [deque() for _ in self._widths]  # sub-packets to join
         self._fed = 0  # input samples moved into the feeds
         self._need_model = _NeedModel(first.config)
         self.stream_bits = np.zeros(lay.streams)  # bits each sub-stream has taken so far
@@ -92,7 +112,12 @@ class MultistreamEncoder:
         h = self._coders[0].header(total, serial)  # every sub-stream's coder has the same options
         return aqc.StreamHeader(h.mode, self.channels, h.sample_rate, h.frame_size, h.overlap, h.delay,
                                 0 if self.quality is not None else int(self.bitrate), total, serial,
-                                h.window, h.flags, (channel_map_record(self.channels), *shared_records(h)))
+                                h.window, h.flags, (channel_map_record(self.channels), *shared_records(h),
+                                                    *self._group_record()))
+
+    def _group_record(self) -> aqc.Extension:
+        g = self._group
+        return () if g is None else (aqc.lfe_group_record(g.size, g.bins),)
 
     def _feed(self, x: NDArray[np.float64]) -> None:
         """Move samples (WAV order) into the sub-streams' FIFOs; the LFE's are the low-passed ones."""
@@ -118,29 +143,38 @@ class MultistreamEncoder:
             self._feed(pending.view()[:n])
             pending.consume(n)
             self._share_bits()
-            subs = [c.drain(f, False, in_count) for c, f in zip(self._coders, self._feeds, strict=True)]
-            if subs[0]:
-                out.append(self._join(subs, False, 0))
+            for q, c, f in zip(self._queues, self._coders, self._feeds, strict=True):
+                q.extend(c.drain(f, False, in_count))
+            while all(self._queues):
+                out.append(self._join(False, 0))
         if final:
             self._ready(pending, True)
             self._feed(pending.view())
             pending.consume(len(pending))
             self._share_bits()
-            per_stream = [c.drain(f, True, in_count) for c, f in zip(self._coders, self._feeds, strict=True)]
-            for i, frame in enumerate(zip(*per_stream, strict=True)):
-                out.append(self._join([[p] for p in frame], i == len(per_stream[0]) - 1, in_count))
+            for q, c, f, lfe in zip(self._queues, self._coders, self._feeds, self._is_lfe, strict=True):
+                if not (lfe and self._group is not None):
+                    q.extend(c.drain(f, True, in_count))
+            if self._group is not None:  # as many frames as the MDCT sub-streams coded
+                self._queues[-1].extend(self._group.finish(self._feeds[-1],
+                                                           len(self._queues[0]) - len(self._queues[-1])))
+            while self._queues[0]:
+                out.append(self._join(len(self._queues[0]) == 1, in_count))
+            assert not any(self._queues)  # every sub-stream coded the same frames
         return out
 
-    def _join(self, per_stream: list[list[bytes]], last: bool, in_count: int) -> bytes:
-        """One frame's sub-packets (the last-packet marker moves to the outer TOC) -> a packet."""
+    def _join(self, last: bool, in_count: int) -> bytes:
+        """One frame's sub-packets, off the queues (the last-packet marker moves to the outer
+        TOC) -> a packet."""
         subs = []
-        for s, packets in enumerate(per_stream):
-            (p,) = packets
-            sub = bytes([p[0] & ~aqc.INFO_LAST & 0xFF]) + p[9:] if p[0] & aqc.INFO_LAST else p
-            if len(sub) == 1:  # a frame that codes nothing (MdctEncoder.empty_silent)
-                sub = b""
-            self.stream_bits[s] += 8 * len(sub)
-            subs.append(sub)
+        for s, queue in enumerate(self._queues):
+            p = queue.popleft()
+            if not (self._is_lfe[s] and self._group is not None):  # an MdctEncoder's packet
+                p = bytes([p[0] & ~aqc.INFO_LAST & 0xFF]) + p[9:] if p[0] & aqc.INFO_LAST else p
+                if len(p) == 1:  # a frame that codes nothing (MdctEncoder.empty_silent)
+                    p = b""
+            self.stream_bits[s] += 8 * len(p)
+            subs.append(p)
         return aqc.pack_info(0, last, in_count) + pack_packet(subs)
 
     def _share_bits(self) -> None:
@@ -156,6 +190,94 @@ class MultistreamEncoder:
         share = even if pe.sum() <= 0 else SHARE_FLOOR * even + (1 - SHARE_FLOOR) * pe / pe.sum()
         for c, sh, k, lfe in zip(self._coders, share, self._widths, self._is_lfe, strict=True):
             c.bitrate = round(self._lfe_bits if lfe else min(rest * sh, MAX_BITRATE_PER_CHANNEL * k))
+
+
+class _LfeGroupCoder:
+    """The LFE in groups of ``size`` frames (:mod:`.layout`, "LFE groups"): long-window MDCTs
+    of its feed, the bins below ``LFE_CODED_HZ``, one step per group at ``bitrate``."""
+
+    def __init__(self, config: MdctConfig, size: int, bitrate: float) -> None:
+        self.config = c = config
+        self.size = size
+        self.bins = max(1, min(255, int(LFE_CODED_HZ / (c.sample_rate / 2.0) * c.frame_size)))
+        self.bitrate = bitrate
+        self._budget = bitrate * size * c.frame_size / c.sample_rate
+        self._carry = 0.0  # unspent bits of earlier groups, at most one group's
+        self._coefs: list[NDArray[np.float64]] = []  # analysed frames of the open group
+        self._window = c.long_window(False, False)
+        self._q = np.zeros((size, self.bins), dtype=np.int32)
+        self._buf = np.zeros(aqc.MAX_PAYLOAD, dtype=np.uint8)
+
+    def drain(self, feed: Fifo, final: bool, in_count: int) -> list[bytes]:
+        """Analyse every frame whose 2N samples are in ``feed``; the sub-packets of each group
+        completed (one per frame: the group's, then G - 1 empty ones). ``final``: see
+        :meth:`finish`."""
+        n = self.config.frame_size
+        out: list[bytes] = []
+        while len(feed) >= 2 * n:
+            out += self._analyse(feed)
+        return out
+
+    def finish(self, feed: Fifo, frames: int) -> list[bytes]:
+        """The sub-packets of the stream's last ``frames`` frames (those of the open group
+        among them; the feed padded with zeros), the last group completed with zero frames
+        that no packet carries."""
+        n = self.config.frame_size
+        out: list[bytes] = []
+        for _ in range(frames - len(self._coefs)):
+            if len(feed) < 2 * n:
+                feed.push(None, zeros=2 * n - len(feed))
+            out += self._analyse(feed)
+        if self._coefs:
+            count = len(self._coefs)
+            self._coefs += [np.zeros(self.bins)] * (self.size - count)
+            out += self._code()[:count]
+        return out
+
+    def _analyse(self, feed: Fifo) -> list[bytes]:
+        n = self.config.frame_size
+        seg = np.ascontiguousarray(feed.view()[: 2 * n].T)
+        self._coefs.append(self.config.analyze(seg, 0)[0, : self.bins].copy())
+        feed.consume(n)
+        return self._code() if len(self._coefs) == self.size else []
+
+    def _code(self) -> list[bytes]:
+        """The open group's sub-packets: the finest step (not below the peak / LFE_PEAK_STEPS)
+        whose range-coded group fits the budget and the carry."""
+        x = np.stack(self._coefs)
+        self._coefs = []
+        empty = [b""] * self.size
+        budget = self._budget + self._carry
+        peak = float(np.max(np.abs(x)))
+        if peak <= 0.0:
+            self._carry = min(self._budget, budget)
+            return empty
+        floor = quant.SF_BIAS + 4.0 * np.log2(peak / LFE_PEAK_STEPS)
+        lo = int(min(quant.SF_MAX, max(0, np.ceil(floor))))
+        hi = quant.SF_MAX
+        g_best = hi
+        while lo <= hi:  # sizes fall as the step grows: the smallest g that fits
+            mid = (lo + hi) // 2
+            bits = self._size(x, mid)
+            if 8 * bits <= budget:
+                g_best, hi = mid, mid - 1
+            else:
+                lo = mid + 1
+        nbytes = self._size(x, g_best)
+        self._carry = min(self._budget, max(0.0, budget - 8 * nbytes))
+        if not self._q.any():
+            return empty
+        return [self._buf[:nbytes].tobytes(), *empty[1:]]
+
+    def _size(self, x: NDArray[np.float64], g: int) -> int:
+        """Bytes of the group coded at step index ``g`` (its q left in ``self._q``)."""
+        a = np.floor(np.abs(x) / float(quant.step_of(g)) + LFE_ROUND)
+        self._q[:] = np.copysign(a, x).astype(np.int32)  # |q| <= LFE_PEAK_STEPS: in range
+        mag0, sf0, ms0 = entropy.model_tables()
+        r = entropy.encode_lfe_group(self._q, g, mag0, sf0, ms0, self._buf)
+        if r < 0:
+            raise FrameError("LFE group exceeds the format's maximum packet size")
+        return int(r)
 
 
 class _NeedModel:

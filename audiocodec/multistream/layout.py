@@ -63,6 +63,27 @@ channel: a silent channel (a surround pair, the LFE between effects) costs one
 length byte or nothing. A decoder checks each length against the bytes that remain before it
 reads; a packet that fails any check is rejected whole (every sub-stream
 conceals it), so the channels stay in step.
+
+LFE groups (a stream with the ``lfe_group`` header record, (G, B); the twelfth session). The
+LFE's sub-packet carries no MDCT payload of :mod:`audiocodec.core.layout`: the LFE is coded G
+packets at a time, in the sub-packet of the group's first packet (index % G = 0), every other
+packet of the group sending it empty (a decoder rejects the packet otherwise). The group's
+sub-packet is one range-coded stream (:mod:`audiocodec.core.rangecoder`), no info byte::
+
+    g        8 bits raw   the group's one quantizer step index (step 2**((g - 160) / 4))
+    for j in 0 .. G-1:    |q[j, k]| and signs for k < B, coded as the magnitude loop of
+                          :mod:`audiocodec.core.entropy` codes a channel (context models fresh
+                          at the group's start, adapting over the group's frames)
+
+or it is empty: the group codes nothing (all q = 0). Packet ``p`` of the group's first packet
+``p0`` decodes as a long frame (both slopes the stream's overlap) whose coefficients are
+``q[p - p0, k] * step`` for ``k < B`` (the uniform law, no noise filling) and 0 above: its
+overlap-add goes on as a sub-stream's. Nothing predicts across groups. A decoder that has not
+decoded the sub-packet of the group a packet belongs to (it was lost or rejected, or the
+decoder started or was reset inside the group) conceals the LFE in that packet; so reset points
+are at multiples of G (:func:`audiocodec.container.aqc.reset_interval`), and a writer aligns
+its RESET pages to them. An encoder needs G - 1 frames of look-ahead for the LFE (its latency).
+B is at most N; the encoder codes the bins below ``LFE_CODED_HZ``.
 """
 
 from __future__ import annotations
