@@ -225,8 +225,9 @@ class Encoder:
     lfe_group : bool or None
         The LFE of a 5.1 / 6.1 / 7.1 stream coded 8 packets at a time (the ``lfe_group``
         record, :mod:`audiocodec.multistream.layout`): about 0.7 kbit/s while it sounds, for
-        7 frames more encoder latency; None or True turn it on, False codes the LFE as a mono
-        sub-stream (about 4.1 kbit/s).
+        7 frames more encoder latency; None turns it on outside low delay (whose point is its
+        latency: 7 more 8 ms frames would be 56 ms), True or False force it; off, the LFE is a
+        mono sub-stream (about 4.1 kbit/s).
     """
 
     def __init__(

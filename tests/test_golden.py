@@ -40,7 +40,7 @@ PCM of two streams of the tenth session's final encoder (commit b98a157), kept i
 ``tests/streams/``. The higher offset floor of the low-delay hops
 (``AdaptiveTuning.minval_db_short_hop``) changed the low-delay digests from 16 kbit/s per
 channel, encode and decode. The LFE coded 8 packets at a time (the ``lfe_group`` record,
-twelfth session: 0.75 kbit/s while it sounds, 4.1 before) changed the two 5.1 digests, encode
+eleventh session: 0.75 kbit/s while it sounds, 4.1 before) changed the two 5.1 digests, encode
 and decode; the other cases did not move, and ``OLDER_STREAMS`` pins a 5.1 stream of the
 encoder before it (commit 1288085), whose LFE is a mono sub-stream, decoding as it did.
 

@@ -321,6 +321,16 @@ def test_lfe_groups_cost_a_few_hundred_bits() -> None:
         y[:, 3].astype(np.float64), 0, 300)
 
 
+def test_lfe_groups_stay_off_in_low_delay_unless_asked() -> None:
+    """Low delay keeps its latency: no groups by default (7 frames more), on when asked."""
+    ld = Encoder(RATE, 6, bitrate=192_000, low_delay=True)
+    assert aqc.lfe_group(stream_header(ld)) is None
+    asked = Encoder(RATE, 6, bitrate=192_000, low_delay=True, lfe_group=True)
+    assert aqc.lfe_group(stream_header(asked)) is not None
+    assert asked.latency == ld.latency + 7 * asked.frame_size
+    assert aqc.lfe_group(stream_header(Encoder(RATE, 6, bitrate=192_000))) is not None
+
+
 def test_lfe_group_loss_and_start_conceal_until_the_next_group() -> None:
     """A lost group packet, or a start inside a group, conceals the LFE up to the next group's
     first packet; from there the decode is in step again (the other channels a packet on)."""

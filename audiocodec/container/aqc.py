@@ -103,7 +103,7 @@ records so that rewriting the header preserves them. Tags defined so far:
                            (:mod:`audiocodec.multistream.layout`, "LFE
                            groups"); a stream without the record codes the
                            LFE as a mono MDCT sub-stream, as every stream
-                           before the twelfth session did
+                           before the eleventh session did
     0x86 .. 0xFF           reserved, critical
 
 Codec packet (what :class:`audiocodec.Encoder` returns and

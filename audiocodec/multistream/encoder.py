@@ -11,11 +11,11 @@ goes ``SHARE_FLOOR`` evenly per channel (side information) and the rest in
 proportion to the PEs. A silent surround pair then lends its bits to the
 front; each sub-stream's own bit reservoir still smooths its frames. The
 LFE is low-passed at :data:`audiocodec.multistream.layout.LFE_CUTOFF_HZ`, coded in long
-blocks with no bin above ``LFE_CODED_HZ``. By default (the ``lfe_group`` header record) it is
-coded ``LFE_GROUP`` frames at a time (the format's "LFE groups", :mod:`.layout`) at
+blocks with no bin above ``LFE_CODED_HZ``. By default outside low delay (the ``lfe_group`` header record)
+it is coded ``LFE_GROUP`` frames at a time (the format's "LFE groups", :mod:`.layout`) at
 ``LFE_GROUP_BITRATE``, one step for the group, the finest whose group fits its budget (a
 reservoir of one group's bits carries what a group left); ``lfe_group=False`` codes it as a
-mono MDCT sub-stream at ``LFE_BITRATE``, as before the twelfth session.
+mono MDCT sub-stream at ``LFE_BITRATE``, as before the eleventh session.
 """
 
 from __future__ import annotations
@@ -58,12 +58,13 @@ class MultistreamEncoder:
 
     def __init__(self, sample_rate: int, channels: int, *, bitrate: int, quality: float | None,
                  serial: int, observer: Callable[[FrameStats], None] | None = None,
-                 lfe_group: bool = True, **options: Any) -> None:
+                 lfe_group: bool | None = None, **options: Any) -> None:
         self.layout = lay = layout_of(channels)
         self.channels = channels
         self.bitrate = bitrate
         self.quality = quality
-        grouped = lay.lfe and lfe_group
+        # LFE groups by default outside low delay (a group adds 7 frames of latency)
+        grouped = lay.lfe and (not options.get("low_delay", False) if lfe_group is None else lfe_group)
         lfe = (LFE_GROUP_BITRATE if grouped else LFE_BITRATE) if lay.lfe else 0
         full = channels - (1 if lay.lfe else 0)
         lo, hi = MIN_BITRATE * (lay.streams - (1 if lay.lfe else 0)) + lfe, MAX_BITRATE_PER_CHANNEL * full

@@ -64,7 +64,7 @@ length byte or nothing. A decoder checks each length against the bytes that rema
 reads; a packet that fails any check is rejected whole (every sub-stream
 conceals it), so the channels stay in step.
 
-LFE groups (a stream with the ``lfe_group`` header record, (G, B); the twelfth session). The
+LFE groups (a stream with the ``lfe_group`` header record, (G, B); the eleventh session). The
 LFE's sub-packet carries no MDCT payload of :mod:`audiocodec.core.layout`: the LFE is coded G
 packets at a time, in the sub-packet of the group's first packet (index % G = 0), every other
 packet of the group sending it empty (a decoder rejects the packet otherwise). The group's
