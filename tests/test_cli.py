@@ -386,3 +386,20 @@ def test_headless_live_loop_needs_no_sound_card(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     y, rate = sf.read(str(out), always_2d=True)
     assert rate == 48000 and y.shape[1] == 2 and y.shape[0] >= 48000 and np.abs(y).max() > 0.05
+
+
+def test_lfe_group_flag(tmp_path: Path, wav: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--lfe-group on|off`` reaches the encoder; on a stream without an LFE it is an error."""
+    from audiocodec.container import aqc
+
+    six = tmp_path / "six.wav"
+    sf.write(six, music_like(48000, 0.5, 6), 48000, subtype="PCM_16")
+    for flag, want in (("on", True), ("off", False)):
+        out = tmp_path / f"six_{flag}.aqc"
+        code, err = _cli(capsys, "encode", str(six), str(out), "--bitrate", "192k", "--lfe-group", flag)
+        assert code == 0, err
+        h = aqc.StreamHeader.unpack(out.read_bytes())
+        assert (aqc.lfe_group(h) is not None) == want
+    code, err = _cli(capsys, "encode", str(wav), str(tmp_path / "st.aqc"), "--lfe-group", "on")
+    assert code != 0 and "lfe_group" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "st.aqc").exists()

@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--sf-predict", choices=("on", "off"), default=None,
                    help="MDCT, any channel count: scale factors predicted from the previous frame "
                         "(default: on, off with --low-delay, whose links lose packets)")
+    e.add_argument("--lfe-group", choices=("on", "off"), default=None,
+                   help="MDCT 5.1/6.1/7.1: the LFE coded 8 frames at a time, about 0.75 kbit/s "
+                        "(default: on, off with --low-delay: it adds 7 frames of latency)")
     e.add_argument("--dither", action="store_true", help="TPDF dither (uniform quantizer only)")
     e.add_argument("--frame-size", type=int, default=None, help="MDCT hop / AQC ADPCM packet in samples")
     e.add_argument("--adpcm-encoder", choices=("search", "greedy"), default=None,

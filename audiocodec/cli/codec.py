@@ -28,7 +28,8 @@ def encode_options(args: argparse.Namespace, kind: str | None = None) -> dict[st
              "--quantizer": args.quantizer is not None, "--low-delay": args.low_delay,
              "--no-block-switching": args.no_block_switching, "--dither": args.dither,
              "--signal": args.signal is not None, "--postfilter": args.postfilter is not None,
-             "--fec": args.fec, "--sf-predict": args.sf_predict is not None}
+             "--fec": args.fec, "--sf-predict": args.sf_predict is not None,
+             "--lfe-group": args.lfe_group is not None}
     opts: dict[str, Any] = {"mode": mode}
     if mode == "adpcm":
         for flag, on in given.items():
@@ -55,6 +56,8 @@ def encode_options(args: argparse.Namespace, kind: str | None = None) -> dict[st
             opts["postfilter"] = args.postfilter == "on"
         if args.sf_predict is not None:
             opts["sf_predict"] = args.sf_predict == "on"
+        if args.lfe_group is not None:
+            opts["lfe_group"] = args.lfe_group == "on"
         if args.fec:
             if args.quality is not None:
                 raise InputError("--fec needs a bitrate (CBR), not --quality")
