@@ -295,6 +295,10 @@ class Encoder:
             **({} if sf_predict is None else {"sf_predict": bool(sf_predict)}),
             **({} if joint_fields is None else {"joint_fields": bool(joint_fields)}),
             **({} if lfe_group is None else {"lfe_group": bool(lfe_group)}))
+        try:  # the caller's records beside the encoder's own must still fit one header
+            self.header  # noqa: B018 (packs the header: the check is the point)
+        except HeaderError as e:
+            raise InputError(f"header extension: {e}") from None
         self._in_count = 0
         self._flushed = False
         self._pending = Fifo(self.channels, self._mode.capacity())
@@ -373,7 +377,11 @@ class Decoder:
     """
 
     def __init__(self, header: bytes | aqc.StreamHeader, observer: Observer | None = None):
-        self.header = header if isinstance(header, aqc.StreamHeader) else aqc.StreamHeader.unpack(header)
+        if isinstance(header, aqc.StreamHeader):
+            header.validate()  # a header built in code: the checks unpack runs on bytes
+            self.header = header
+        else:
+            self.header = aqc.StreamHeader.unpack(header)
         self._observer = observer
         self.reset()
 

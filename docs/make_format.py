@@ -10,6 +10,9 @@ import importlib
 import sys
 from pathlib import Path
 
+# the docstrings of this checkout, not of whatever audiocodec is installed
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 SECTIONS = (
     ("Stream header, extension and codec packet", "audiocodec.container.aqc"),
     ("File container: pages", "audiocodec.container.pages"),

@@ -16,7 +16,7 @@ from support import music_like
 import audiocodec
 from audiocodec.container import aqc
 from audiocodec.core.layout import MdctConfig, noise_fill_start
-from audiocodec.encoder.mdct_encoder import noise_fill_bin
+from audiocodec.encoder.mdct_encoder import MdctEncoder, noise_fill_bin
 from audiocodec.encoder.tuning import DEFAULT_TUNING
 from audiocodec.errors import HeaderError
 from audiocodec.multistream.layout import layout_of, sub_header
@@ -49,6 +49,26 @@ def test_record_is_checked() -> None:
     # the record is the encoder's own: a caller may not set it
     with pytest.raises(audiocodec.InputError, match="noise_fill_from"):
         Encoder(48000, 1, bitrate=32000, extension=(aqc.noise_fill_record(10),))
+    # a header object built in code gets the checks that unpack gives bytes
+    for value in (b"", b"\x01", b"\x01\x00\x00", (h.frame_size + 1).to_bytes(2, "little")):
+        bad = dataclasses.replace(h, extension=((aqc.TAG_NOISE_FILL_FROM, value),))
+        with pytest.raises(HeaderError, match="noise_fill_from"):
+            Decoder(bad)
+    # and hostile bytes with a good CRC: the extension written by hand
+    body = bytearray(h.pack()[: aqc.FIXED_SIZE])
+    ext = bytes([aqc.TAG_NOISE_FILL_FROM, 1, 0, 7])  # a 1-byte value
+    body[-2:] = len(ext).to_bytes(2, "little")  # the extension length, the fixed part's last field
+    raw = bytes(body) + ext
+    raw += aqc.crc32(raw).to_bytes(4, "little")
+    with pytest.raises(HeaderError, match="noise_fill_from"):
+        Decoder(raw)
+
+
+def test_caller_records_must_fit_beside_the_encoders() -> None:
+    """The encoder's own records count against the extension's limit when it is built."""
+    with pytest.raises(audiocodec.InputError, match="exceeds"):
+        Encoder(48000, 1, bitrate=32000, low_delay=True, postfilter=False, sf_predict=False,
+                extension=((0x42, bytes(aqc.MAX_EXTENSION - 6)),))
 
 
 def test_config_takes_the_record_or_the_old_rule() -> None:
@@ -102,3 +122,12 @@ def test_multistream_sub_streams_take_the_record() -> None:
     assert k0 is not None
     lay = layout_of(6)
     assert all(aqc.noise_fill_bin(sub_header(h, lay, s)) == k0 for s in range(lay.streams))
+    # every MDCT sub-encoder and its sub-decoder fill from that bin
+    for lfe_group in (True, False):
+        enc = Encoder(48000, 6, bitrate=192000, lfe_group=lfe_group)
+        dec = Decoder(enc.header)
+        coders = [c for c in enc._mode._coders if isinstance(c, MdctEncoder)]
+        assert len(coders) == lay.streams - (1 if lfe_group else 0)
+        assert all(c.config.nf_start == k0 for c in coders)
+        subs = dec._mode._streams
+        assert len(subs) == lay.streams and all(d.config.nf_start == k0 for d in subs)

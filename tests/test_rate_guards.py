@@ -40,11 +40,11 @@ def bells(sr: int, seconds: float, seed: int) -> np.ndarray:
 def test_a_starved_frame_does_not_blow_up(bitrate: int, low_delay: bool) -> None:
     """Decoded peaks stay near the input's (before the guards: 45956, 1742 and 359798; since
     the fill from 1.5 kHz in low delay, 0.925 at 24k against the input's 0.709, a bell's
-    onset coded at 12 kbit/s per channel; 0.875 before it)."""
+    onset coded at 12 kbit/s per channel, 1.30x; 0.875 before it, a quieter onset elsewhere)."""
     sr = 48000
     x = bells(sr, 4.0, seed=1)
     y, _ = audiocodec.decode(audiocodec.encode(x, sr, bitrate=bitrate, low_delay=low_delay, serial=1))
-    assert np.abs(y).max() < 1.5 * np.abs(x).max()
+    assert np.abs(y).max() < 1.4 * np.abs(x).max()
 
 
 def _case(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int]:

@@ -477,18 +477,8 @@ class StreamHeader:
         return next((v for t, v in self.extension if t == tag), None)
 
     def validate(self) -> None:
-        for tag in (TAG_PITCH_FILTER, TAG_FEC):
-            if self.find(tag) is not None and (self.mode != MODE_MDCT or self.channels > 2):
-                raise HeaderError(f"{TAG_NAMES[tag]} record in a stream other than 1-2 channel MDCT")
-        if self.find(TAG_JOINT_FIELDS) is not None and (self.mode != MODE_MDCT or self.channels != 2):
-            raise HeaderError("joint_fields record in a stream other than 2-channel MDCT")
-        if self.find(TAG_SF_PREDICT) is not None and self.mode != MODE_MDCT:
-            raise HeaderError("sf_predict record in a stream other than MDCT")
-        v = self.find(TAG_NOISE_FILL_FROM)  # (its length is _check_record's, run by pack/unpack)
-        k0 = int.from_bytes(v[:2], "little") if v is not None else None
-        if k0 is not None and (self.mode != MODE_MDCT or k0 > self.frame_size):
-            raise HeaderError(f"noise_fill_from record (bin {k0}) in a stream other than MDCT "
-                              f"or past its frame size {self.frame_size}")
+        """Raise :class:`HeaderError` naming the first defect: the fixed fields, then the
+        extension's records."""
         if self.flags & ~FLAG_BLOCK_SWITCHING:
             raise HeaderError(f"header flags {self.flags:#04x} use bits version 2 does not define")
         if self.mode not in MODE_NAMES:
@@ -521,6 +511,24 @@ class StreamHeader:
             if self.delay != 0 or self.window != 0 or self.overlap != 0:
                 raise HeaderError(f"ADPCM delay, window and overlap must be 0, header says "
                                   f"{self.delay}, {self.window}, {self.overlap}")
+        self._validate_records()
+
+    def _validate_records(self) -> None:
+        """Each record's own range (also on a header object built in code, which ``unpack``
+        never saw), then the records' fit to the stream's fields."""
+        for tag, value in self.extension:
+            _check_record(tag, value, self.channels)
+        for tag in (TAG_PITCH_FILTER, TAG_FEC):
+            if self.find(tag) is not None and (self.mode != MODE_MDCT or self.channels > 2):
+                raise HeaderError(f"{TAG_NAMES[tag]} record in a stream other than 1-2 channel MDCT")
+        if self.find(TAG_JOINT_FIELDS) is not None and (self.mode != MODE_MDCT or self.channels != 2):
+            raise HeaderError("joint_fields record in a stream other than 2-channel MDCT")
+        if self.find(TAG_SF_PREDICT) is not None and self.mode != MODE_MDCT:
+            raise HeaderError("sf_predict record in a stream other than MDCT")
+        k0 = noise_fill_bin(self)
+        if k0 is not None and (self.mode != MODE_MDCT or k0 > self.frame_size):
+            raise HeaderError(f"noise_fill_from record (bin {k0}) in a stream other than MDCT "
+                              f"or past its frame size {self.frame_size}")
 
     @property
     def mode_name(self) -> str:

@@ -1,7 +1,7 @@
 """The normative MDCT codec both sides share: the mode's tables and rules
 (:mod:`.layout`), band edges (:mod:`.bands`), the MDCT (:mod:`.mdct`), the
-quantization laws (:mod:`.quant`), the range coder and payload coding
-(:mod:`.entropy`) and the decoder (:mod:`.decoder`).
+quantization laws (:mod:`.quant`), the range coder (:mod:`.rangecoder`), the payload's
+models and layout (:mod:`.entropy`) and the decoder (:mod:`.decoder`).
 
 The decoder needs nothing outside this package, :mod:`audiocodec.container`
 and :mod:`audiocodec.errors`.

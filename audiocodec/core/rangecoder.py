@@ -1,11 +1,27 @@
 """The range coder of the MDCT payload (:mod:`.entropy` holds its models and the layout).
 
 The classic carry-propagating byte-wise coder (32-bit range, 64-bit ``low`` with a cached
-byte for carries, renormalise when the range falls below 2**24), as used by LZMA. A symbol
-``s`` of a model with counts ``f`` and total ``T`` narrows the range to
-``[start(s), start(s) + f[s]) * (range // T)``; raw bits are symbols of a flat model of
-``2**nbits``. After coding a symbol its count grows by ``INC`` and a model whose total
-reaches ``LIMIT`` halves its counts (rounding up). The encoder's and decoder's state are
+byte for carries, renormalise when the range falls below ``TOP`` = 2**24), as used by LZMA.
+What a decoder must do, given the payload's ``n`` bytes ``b[0..n-1]``, reading ``b[i]`` as 0
+for ``i >= n`` (an encoder trims trailing zero bytes, at most 4)::
+
+    init:    range = 2**32 - 1; code = b[0] b[1] b[2] b[3] (big-endian u32); pos = 4
+    symbol of a model with counts f[0..S-1], total T = sum(f):
+             r = range // T;  v = min(code // r, T - 1)
+             s = the symbol with start(s) <= v < start(s) + f[s], start(s) = f[0] + .. + f[s-1]
+             code -= start(s) * r;  range = f[s] * r
+             while range < 2**24:  code = ((code << 8) | b[pos]) mod 2**32; pos += 1;
+                                   range <<= 8
+             then the model adapts: f[s] += INC (24); when T reaches LIMIT (2**16) every
+             count is halved, rounding up ((f + 1) >> 1)
+    nbits raw bits (1..16), most significant first: a symbol of a flat model of 2**nbits
+             (every f = 1; r = range >> nbits), which does not adapt
+    Exp-Golomb order 0: zero bits up to the first one bit (z of them, z <= MAX_EG_BITS =
+             24, else the value is invalid), then z more bits: value = (1 << z | bits) - 1
+
+The encoder's first output byte is always 0 and is not stored (``b[0]`` is the second), and
+its flush picks the value in ``[low, low + range)`` with the most trailing zero bits, so the
+stream ends one or two bytes after its information. The encoder's and decoder's state are
 small int64 arrays, indexed by the slots below; :mod:`.entropy`'s magnitude loops inline the
 symbol step on them.
 """

@@ -69,7 +69,7 @@ class Quantizer:
     @property
     def fill_cap(self) -> float:
         """This frame's cap on a noise-filled band's fill, in multiples of the band's own RMS
-        (:func:`audiocodec.encoder.rate.cap_fill`); 0 = none."""
+        (:func:`audiocodec.encoder.rate.cap_fill`); 0: the encoder's ``rate.FILL_CAP``."""
         return 0.0
 
     @property

@@ -126,7 +126,9 @@ class AdaptiveTuning:
     speech_fill_cap : (float, float, float, float)
         ``(below, above, from, to)``: in a frame with a voice's exact fill, no noise-filled
         band's fill may exceed ``below`` times its own RMS, ``above`` times from ``from`` bits
-        per channel, and no cap from ``to``; ``rate.cap_fill`` lowers its step to fit.
+        per channel, and from ``to`` the cap of every other frame (``rate.FILL_CAP``, 2x, since
+        the eleventh session; below ``from`` a voice's 4x is looser than that); ``rate.cap_fill``
+        lowers its step to fit.
         speech_alsa48 in low delay at 24k, Zimtohrli / PESQ-WB: 4x +0.040 / +0.038; 1x (the
         fill at most the band's own level) +0.124 / +0.057 (2x at 16k cost 0.071 Zimtohrli, so
         4x there); from 32k the cap lowered one metric (ARCTIC in low delay at 32k PESQ-WB
