@@ -36,8 +36,9 @@ one decodes as before: its steps do not depend on the bits); mono, 5.1 and ADPCM
 The noise_fill_from record (zero bands filled from 500 Hz, 1.5 kHz in the low-delay hops,
 instead of 3 kHz) and the fill cap in every frame changed every MDCT encode digest (the record
 is in the header) and the adaptive ones' decode digests; the uniform and nonuniform streams
-decode as before, and ADPCM did not move. Streams written before it decode as they did: ``OLDER_STREAMS`` pins the
-PCM of two streams of the tenth session's final encoder (commit b98a157), kept in
+decode as before, and ADPCM did not move. Streams written before it decode as they did:
+``OLDER_STREAMS`` pins the PCM of streams of the tenth session's final encoder (commit
+b98a157: stereo in both modes and 5.1, whose sub-streams have no record), kept in
 ``tests/streams/``. The higher offset floor of the low-delay hops
 (``AdaptiveTuning.minval_db_short_hop``) changed the low-delay digests from 16 kbit/s per
 channel, encode and decode. The LFE coded 8 packets at a time (the ``lfe_group`` record,
