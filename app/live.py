@@ -157,10 +157,13 @@ def run_live(opts: LiveOptions) -> int:
         "latency_ms": round(latency_ms, 3),
         "callback_load_mean": round(mean, 5),
         "callback_load_p99": round(p99, 5),
+        "callback_load_max": round(loop.load_max(), 5),
         "bitrate_kbps": round(loop.bitrate_kbps(), 3),
         # extras: how the figures above came about
         "xrun_source": "jack" if use_jack_xruns else "portaudio",
         "xrun_at_callbacks": xrun_monitor.at,
+        # did our callback overrun there? (its largest load within 2 callbacks of an xrun)
+        "callback_load_near_xruns": round(loop.load_max(xrun_monitor.at), 5) if xrun_monitor.at else None,
         **_extras(opts, fmt, loop, enc, prime, device_latency_s, ran),
     }
     if opts.summary_json:

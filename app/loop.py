@@ -239,6 +239,19 @@ class LiveLoop:
             loads = self.loads[:n]
         return float(loads.mean()), float(np.percentile(loads, 99))
 
+    def load_max(self, around: list[int] | None = None, span: int = 2) -> float:
+        """The largest callback load kept (share of its period); with ``around`` (callback
+        counts, e.g. when xruns happened) the largest within ``span`` callbacks of any of them."""
+        n = min(self.callbacks, LOAD_SLOTS)
+        if n == 0:
+            return 0.0
+        if around is None:
+            return float(self.loads[:n].max())
+        first = self.callbacks - n  # the oldest callback still in the ring
+        idx = [k % LOAD_SLOTS for c in around for k in range(c - 1 - span, c + span)
+               if first <= k < self.callbacks]
+        return float(self.loads[idx].max()) if idx else 0.0
+
     def bitrate_kbps(self) -> float:
         if self.bypass:
             return self.samplerate * self.channels * 32 / 1000.0  # float32 PCM

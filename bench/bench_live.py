@@ -4,7 +4,8 @@ For each period (default 512 and 256) this starts its own ``jackd`` with
 ``.ci/jack.sh`` (dummy backend, 48 kHz, real-time scheduling when the system
 allows it, else without),
 runs the live app with a seeded synthetic ``--input-file`` for ``--seconds`` in
-each mode, and prints xruns (counted by a JACK client), callback load mean/p99
+each mode, and prints xruns (counted by a JACK client), callback load mean/p99/max and the
+largest load within two callbacks of an xrun (did our callback overrun there?)
 (share of the block period),
 the end-to-end latency the app reports, and the bitrate. The server is
 stopped by its pid. Needs jackd2, libportaudio2, sounddevice and JACK-Client.
@@ -38,6 +39,10 @@ def _signal(seconds: float) -> np.ndarray:
     tone = 0.3 * np.sin(2 * np.pi * 440 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 0.5 * t))
     x = np.stack([tone, np.roll(tone, 100)], axis=1) + 0.03 * rng.standard_normal((len(t), 2))
     return x.astype(np.float32)
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.1f}%"
 
 
 def main() -> int:
@@ -87,13 +92,15 @@ def main() -> int:
                     time.sleep(0.5)
 
     print(
-        f"{'period':>6} {'mode':>6} {'xruns':>5} {'load mean':>9} {'load p99':>8} "
-        f"{'latency ms':>10} {'codec delay':>11} {'kbit/s':>8} {'callbacks':>9} {'server':>8}"
+        f"{'period':>6} {'mode':>6} {'xruns':>5} {'load mean':>9} {'load p99':>8} {'load max':>8} "
+        f"{'at xruns':>8} {'latency ms':>10} {'codec delay':>11} {'kbit/s':>8} {'callbacks':>9} "
+        f"{'server':>8}"
     )
     for period, mode, s, rt in rows:
         print(
             f"{period:>6} {mode:>6} {s['xruns']:>5} {100 * s['callback_load_mean']:>8.1f}% "
-            f"{100 * s['callback_load_p99']:>7.1f}% {s['latency_ms']:>10.2f} "
+            f"{100 * s['callback_load_p99']:>7.1f}% {100 * s['callback_load_max']:>7.1f}% "
+            f"{_pct(s['callback_load_near_xruns']):>8} {s['latency_ms']:>10.2f} "
             f"{s['codec_delay_samples']:>11} {s['bitrate_kbps']:>8.1f} {s['callbacks']:>9} "
             f"{'realtime' if rt else 'normal':>8}"
         )
