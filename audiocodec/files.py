@@ -497,7 +497,21 @@ def info(src: str | os.PathLike[str]) -> dict[str, Any]:
         "postfilter_reset_interval": bs.pitch_filter_interval(header),
         "sf_intra_interval": bs.sf_predict_interval(header),
         "fec": header.find(bs.TAG_FEC) is not None,
+        "noise_fill_from_hz": _noise_fill_hz(header),
+        "lfe_group": bs.lfe_group(header),
     }
+
+
+def _noise_fill_hz(header: bs.StreamHeader) -> float | None:
+    """Where an MDCT stream's noise fill starts (the ``noise_fill_from`` record's bin, or the
+    rule of streams without it), in Hz; None for ADPCM."""
+    if header.mode != bs.MODE_MDCT:
+        return None
+    from .core.layout import noise_fill_start
+
+    k0 = bs.noise_fill_bin(header)
+    k0 = noise_fill_start(header.sample_rate, header.frame_size) if k0 is None else k0
+    return k0 * header.sample_rate / (2.0 * header.frame_size)
 
 
 __all__ = ["encode", "decode", "encode_file", "decode_file", "info", "iter_decode", "DecodeReport",

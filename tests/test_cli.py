@@ -403,3 +403,20 @@ def test_lfe_group_flag(tmp_path: Path, wav: Path, capsys: pytest.CaptureFixture
     code, err = _cli(capsys, "encode", str(wav), str(tmp_path / "st.aqc"), "--lfe-group", "on")
     assert code != 0 and "lfe_group" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "st.aqc").exists()
+
+
+def test_info_shows_where_the_noise_fill_starts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``info`` reports the noise_fill_from record's frequency (the bin's lower edge), and the
+    3 kHz rule for a stream without it (a b98a157 stream)."""
+    src = tmp_path / "in.wav"
+    sf.write(src, music_like(48000, 0.3, 2), 48000, subtype="PCM_16")
+    out = tmp_path / "o.aqc"
+    assert main(["encode", str(src), str(out), "--bitrate", "64k"]) == 0
+    d = files.info(out)
+    assert d["noise_fill_from_hz"] == 21 * 48000 / 2048  # bin 21 of 1024: 492 Hz
+    assert d["lfe_group"] is None
+    capsys.readouterr()
+    assert main(["info", str(out)]) == 0
+    assert "noise fill: zero bands from 492 Hz up" in capsys.readouterr().out
+    old = Path(__file__).resolve().parent / "streams" / "b98a157_default_stereo_32k.aqc"
+    assert files.info(old)["noise_fill_from_hz"] == 128 * 48000 / 2048  # 3 kHz

@@ -179,6 +179,10 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"  pitch post-filter: on (reset point every {d['postfilter_reset_interval']} frames)")
     if d.get("sf_intra_interval"):
         print(f"  scale-factor prediction: on (intra frame every {d['sf_intra_interval']} frames)")
+    if d.get("noise_fill_from_hz") is not None:
+        print(f"  noise fill: zero bands from {d['noise_fill_from_hz']:.0f} Hz up")
+    if d.get("lfe_group"):
+        print(f"  LFE: coded {d['lfe_group'][0]} frames at a time ({d['lfe_group'][1]} bins)")
     for key, value in d.get("tags", {}).items():
         print(f"  {key.lower()}: {value}")
     if d.get("missing_samples"):
