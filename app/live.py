@@ -148,6 +148,7 @@ def run_live(opts: LiveOptions) -> int:
             raise InputError(f"{thread.name} failed: {thread.error}")
 
     mean, p99 = loop.load_stats()
+    late_p99, late_max = loop.start_lateness()
     summary: dict[str, Any] = {
         "callbacks": loop.callbacks,
         "xruns": xruns(),
@@ -164,6 +165,11 @@ def run_live(opts: LiveOptions) -> int:
         "xrun_at_callbacks": xrun_monitor.at,
         # did our callback overrun there? (its largest load within 2 callbacks of an xrun)
         "callback_load_near_xruns": round(loop.load_max(xrun_monitor.at), 5) if xrun_monitor.at else None,
+        # did the callback start late there? (a share of the period: the driver, the scheduler)
+        "callback_start_late_p99": round(late_p99, 5),
+        "callback_start_late_max": round(late_max, 5),
+        "callback_start_late_near_xruns": (round(loop.start_lateness(xrun_monitor.at)[1], 5)
+                                           if xrun_monitor.at else None),
         **_extras(opts, fmt, loop, enc, prime, device_latency_s, ran),
     }
     if opts.summary_json:

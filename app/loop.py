@@ -35,7 +35,8 @@ from audiocodec.errors import CodecError
 
 from .ring import RingBuffer
 
-__all__ = ["LOAD_SLOTS", "LOSS_SLOTS", "MAX_FRAMES", "LiveLoop", "make_codec", "plan_buffering"]
+__all__ = ["LOAD_SLOTS", "LOSS_SLOTS", "MAX_FRAMES", "LiveLoop", "make_codec", "plan_buffering",
+           "start_lateness"]
 
 MAX_FRAMES = 16384  # largest callback block we preallocate for
 LOAD_SLOTS = 1 << 17  # per-callback load history (about 12 min at 256 frames, 48 kHz)
@@ -78,6 +79,26 @@ def plan_buffering(enc: Any, dec: Any, blocksize: int, *, seed: int = 0) -> int:
     return need
 
 
+
+
+def start_lateness(starts: np.ndarray, period_s: float, window: int = 513) -> np.ndarray:
+    """How late each callback started, in periods, from the times it started (seconds).
+
+    A device clock calls back once a period: the ``k``-th start is due at ``t0 + k * T``, ``T``
+    the period on the device's clock, which drifts against ``perf_counter``'s and is measured as
+    the median gap between starts. ``starts - k * T`` is then constant plus each callback's
+    lateness (the driver's wake-up, the scheduler, the GIL); the lateness is taken against the
+    earliest start within ``window`` callbacks around it, so what drift is left cancels and an
+    on-time callback scores 0. A callback that starts most of a period late leaves little of it
+    for the work, whatever the codec costs: that, not the callback's own load, tells a
+    scheduling xrun from one of ours."""
+    from scipy.ndimage import minimum_filter1d
+
+    t = np.asarray(starts, dtype=np.float64)
+    if len(t) < 2:
+        return np.zeros(len(t))
+    r = t - np.arange(len(t)) * float(np.median(np.diff(t)))
+    return (r - minimum_filter1d(r, size=window, mode="nearest")) / period_s
 
 
 class LiveLoop:
@@ -129,6 +150,7 @@ class LiveLoop:
             self._loss_pattern = None
         self._loss_index = 0
         self.loads = np.zeros(LOAD_SLOTS, dtype=np.float64)
+        self.starts = np.zeros(LOAD_SLOTS, dtype=np.float64)  # perf_counter() at each callback's start
 
         self.callbacks = 0
         self.frames_done = 0
@@ -152,6 +174,7 @@ class LiveLoop:
         self, indata: np.ndarray, outdata: np.ndarray, frames: int, time_info: Any, status: Any
     ) -> None:
         t0 = time.perf_counter()
+        self.starts[self.callbacks % LOAD_SLOTS] = t0
         self.callbacks += 1
         if status:
             if status.input_overflow:
@@ -251,6 +274,23 @@ class LiveLoop:
         idx = [k % LOAD_SLOTS for c in around for k in range(c - 1 - span, c + span)
                if first <= k < self.callbacks]
         return float(self.loads[idx].max()) if idx else 0.0
+
+    def start_lateness(self, around: list[int] | None = None, span: int = 2) -> tuple[float, float]:
+        """How late the callbacks started, in periods: (p99, max), or with ``around`` (callback
+        counts, e.g. the xruns) the largest within ``span`` callbacks of any of them (p99 then
+        equals it). See :func:`start_lateness`."""
+        n = min(self.callbacks, LOAD_SLOTS)
+        if n < 2:
+            return 0.0, 0.0
+        first = self.callbacks - n
+        order = (np.arange(first, self.callbacks)) % LOAD_SLOTS
+        late = start_lateness(self.starts[order], self.blocksize / self.samplerate)
+        if around is None:
+            return float(np.percentile(late, 99)), float(late.max())
+        idx = [k - first for c in around for k in range(c - 1 - span, c + span)
+               if first <= k < self.callbacks]
+        worst = float(late[idx].max()) if idx else 0.0
+        return worst, worst
 
     def bitrate_kbps(self) -> float:
         if self.bypass:

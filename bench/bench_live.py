@@ -5,8 +5,9 @@ For each period (default 512 and 256) this starts its own ``jackd`` with
 allows it, else without),
 runs the live app with a seeded synthetic ``--input-file`` for ``--seconds`` in
 each mode, and prints xruns (counted by a JACK client), callback load mean/p99/max and the
-largest load within two callbacks of an xrun (did our callback overrun there?)
-(share of the block period),
+largest load within two callbacks of an xrun (did our callback overrun there?), and how late
+the callbacks started against the period's grid, p99 / max / largest within two callbacks of
+an xrun (did the driver or the scheduler wake us late there?) (all shares of the block period),
 the end-to-end latency the app reports, and the bitrate. The server is
 stopped by its pid. Needs jackd2, libportaudio2, sounddevice and JACK-Client.
 
@@ -93,14 +94,17 @@ def main() -> int:
 
     print(
         f"{'period':>6} {'mode':>6} {'xruns':>5} {'load mean':>9} {'load p99':>8} {'load max':>8} "
-        f"{'at xruns':>8} {'latency ms':>10} {'codec delay':>11} {'kbit/s':>8} {'callbacks':>9} "
+        f"{'at xruns':>8} {'late p99':>8} {'late max':>8} {'at xruns':>8} {'latency ms':>10} "
+        f"{'codec delay':>11} {'kbit/s':>8} {'callbacks':>9} "
         f"{'server':>8}"
     )
     for period, mode, s, rt in rows:
         print(
             f"{period:>6} {mode:>6} {s['xruns']:>5} {100 * s['callback_load_mean']:>8.1f}% "
             f"{100 * s['callback_load_p99']:>7.1f}% {100 * s['callback_load_max']:>7.1f}% "
-            f"{_pct(s['callback_load_near_xruns']):>8} {s['latency_ms']:>10.2f} "
+            f"{_pct(s['callback_load_near_xruns']):>8} {_pct(s['callback_start_late_p99']):>8} "
+            f"{_pct(s['callback_start_late_max']):>8} {_pct(s['callback_start_late_near_xruns']):>8} "
+            f"{s['latency_ms']:>10.2f} "
             f"{s['codec_delay_samples']:>11} {s['bitrate_kbps']:>8.1f} {s['callbacks']:>9} "
             f"{'realtime' if rt else 'normal':>8}"
         )

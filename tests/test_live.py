@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from audiocodec_app.loop import LOSS_SLOTS  # the loss pattern the app precomputes
+from audiocodec_app.loop import LOSS_SLOTS, start_lateness  # LOSS_SLOTS: the loss pattern the app precomputes
 from support import ROOT, XrunCounter, checkout_env, jack_unavailable, live_command
 
 import audiocodec
@@ -182,6 +182,7 @@ def test_live_file_10s_no_xruns_matches_offline_decode(tmp_path, signal_file, xr
     assert summary["packets_lost"] == 0
     assert 0 < summary["callback_load_mean"] <= summary["callback_load_p99"]
     assert MAX_XRUNS > 0 or summary["callback_load_p99"] < 1.0
+    assert 0 <= summary["callback_start_late_p99"] <= summary["callback_start_late_max"]
     assert summary["bitrate_kbps"] > 0
     lag = summary["buffer_latency_samples"]
     assert summary["latency_ms"] == pytest.approx(1000 * (2 * PERIOD + lag) / RATE, abs=1e-3)
@@ -193,6 +194,23 @@ def test_live_file_10s_no_xruns_matches_offline_decode(tmp_path, signal_file, xr
     looped = np.tile(x, (math.ceil(len(recorded) / len(x)) + 1, 1))
     expected = _offline_live_decode(looped, summary, len(recorded))
     _assert_matches(recorded, expected, lag)
+
+
+def test_start_lateness_finds_a_late_callback_on_a_drifting_clock():
+    """A seeded grid of callback starts, a device clock 0.1 % slow against ours, jitter under
+    2 % of a period and one callback 80 % of a period late: the late one is found, at its
+    lateness, and nothing else scores much more than the jitter."""
+    period = PERIOD / RATE
+    k = np.arange(4000)
+    jitter = np.random.default_rng(3).uniform(0.0, 0.02, len(k))
+    starts = 100.0 + k * period * 1.001 + jitter * period
+    starts[1234] += 0.8 * period
+    late = start_lateness(starts, period)
+    assert int(np.argmax(late)) == 1234
+    assert late[1234] == pytest.approx(0.8, abs=0.03)
+    assert np.delete(late, 1234).max() < 0.05 and late.min() >= 0.0
+    fast = start_lateness(100.0 + k * period * 0.999, period)  # a fast device clock
+    assert fast.max() < 1e-6
 
 
 def test_live_loss_is_survived_reported_and_concealed(tmp_path, signal_file, xruns):
