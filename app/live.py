@@ -148,7 +148,7 @@ def run_live(opts: LiveOptions) -> int:
             raise InputError(f"{thread.name} failed: {thread.error}")
 
     mean, p99 = loop.load_stats()
-    late_p99, late_max = loop.start_lateness()
+    late_p99, late_max, late_near = loop.start_lateness(xrun_monitor.at)
     summary: dict[str, Any] = {
         "callbacks": loop.callbacks,
         "xruns": xruns(),
@@ -168,8 +168,7 @@ def run_live(opts: LiveOptions) -> int:
         # did the callback start late there? (a share of the period: the driver, the scheduler)
         "callback_start_late_p99": round(late_p99, 5),
         "callback_start_late_max": round(late_max, 5),
-        "callback_start_late_near_xruns": (round(loop.start_lateness(xrun_monitor.at)[1], 5)
-                                           if xrun_monitor.at else None),
+        "callback_start_late_near_xruns": None if late_near is None else round(late_near, 5),
         **_extras(opts, fmt, loop, enc, prime, device_latency_s, ran),
     }
     if opts.summary_json:

@@ -262,35 +262,39 @@ class LiveLoop:
             loads = self.loads[:n]
         return float(loads.mean()), float(np.percentile(loads, 99))
 
+    def _history(self, ring: np.ndarray) -> np.ndarray:
+        """A per-callback ring (``loads``, ``starts``) in the order the callbacks ran, oldest
+        kept first."""
+        n = min(self.callbacks, LOAD_SLOTS)
+        return ring[np.arange(self.callbacks - n, self.callbacks) % LOAD_SLOTS]
+
+    def _near(self, around: list[int], span: int) -> list[int]:
+        """Positions in :meth:`_history` of the callbacks within ``span`` of any callback count in
+        ``around`` (e.g. when xruns happened), those still kept."""
+        first = self.callbacks - min(self.callbacks, LOAD_SLOTS)  # the oldest callback kept
+        return [k - first for c in around for k in range(c - 1 - span, c + span)
+                if first <= k < self.callbacks]
+
     def load_max(self, around: list[int] | None = None, span: int = 2) -> float:
         """The largest callback load kept (share of its period); with ``around`` (callback
         counts, e.g. when xruns happened) the largest within ``span`` callbacks of any of them."""
-        n = min(self.callbacks, LOAD_SLOTS)
-        if n == 0:
-            return 0.0
-        if around is None:
-            return float(self.loads[:n].max())
-        first = self.callbacks - n  # the oldest callback still in the ring
-        idx = [k % LOAD_SLOTS for c in around for k in range(c - 1 - span, c + span)
-               if first <= k < self.callbacks]
-        return float(self.loads[idx].max()) if idx else 0.0
+        loads = self._history(self.loads)
+        idx = range(len(loads)) if around is None else self._near(around, span)
+        return float(loads[idx].max()) if len(idx) else 0.0
 
-    def start_lateness(self, around: list[int] | None = None, span: int = 2) -> tuple[float, float]:
-        """How late the callbacks started, in periods: (p99, max), or with ``around`` (callback
-        counts, e.g. the xruns) the largest within ``span`` callbacks of any of them (p99 then
-        equals it). See :func:`start_lateness`."""
-        n = min(self.callbacks, LOAD_SLOTS)
-        if n < 2:
-            return 0.0, 0.0
-        first = self.callbacks - n
-        order = (np.arange(first, self.callbacks)) % LOAD_SLOTS
-        late = start_lateness(self.starts[order], self.blocksize / self.samplerate)
-        if around is None:
-            return float(np.percentile(late, 99)), float(late.max())
-        idx = [k - first for c in around for k in range(c - 1 - span, c + span)
-               if first <= k < self.callbacks]
-        worst = float(late[idx].max()) if idx else 0.0
-        return worst, worst
+    def start_lateness(self, around: list[int] | None = None,
+                       span: int = 2) -> tuple[float, float, float | None]:
+        """How late the callbacks started, in periods: (p99, max, the largest within ``span``
+        callbacks of any callback count in ``around``, or None without ``around``).
+        See :func:`start_lateness`."""
+        if self.callbacks < 2:
+            return 0.0, 0.0, (0.0 if around else None)
+        late = start_lateness(self._history(self.starts), self.blocksize / self.samplerate)
+        near = None
+        if around:
+            idx = self._near(around, span)
+            near = float(late[idx].max()) if idx else 0.0
+        return float(np.percentile(late, 99)), float(late.max()), near
 
     def bitrate_kbps(self) -> float:
         if self.bypass:
